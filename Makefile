@@ -1,0 +1,26 @@
+# envwick — see README.md. Every target works on a fresh machine.
+GO ?= go
+export GOTOOLCHAIN := local
+BIN := bin/envwick
+
+.PHONY: all build run test e2e bench lint schema tidy clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/envwick
+
+# The whole system on embedded defaults: nothing to configure.
+run: build
+	./$(BIN) dev
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin .cache

@@ -1,0 +1,215 @@
+// Package envs is the Environment API: the YAML document people and bots
+// write to ask for a test environment, and the status the reconciler writes
+// back. It owns the types, their defaults, parsing, validation and the one
+// canonical way of writing them.
+package envs
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const (
+	// Group is the API group of every envwick document.
+	Group = "envwick.dev"
+	// Version is the API version this package reads and writes.
+	Version = "v1alpha1"
+	// APIVersion is the apiVersion field every environment file carries.
+	APIVersion = Group + "/" + Version
+	// Kind is the kind field every environment file carries.
+	Kind = "Environment"
+)
+
+// Environment is one test environment: one YAML document in one file of the
+// envs repository. Spec is what people want; Status is what the reconciler
+// last observed and is never written by hand.
+type Environment struct {
+	metav1.TypeMeta `json:",inline"`
+	// Metadata. Only name, labels and annotations are meaningful; other
+	// Kubernetes metadata fields are rejected by validation.
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   EnvironmentSpec   `json:"spec"`
+	Status EnvironmentStatus `json:"status,omitempty"`
+}
+
+// EnvironmentSpec is the desired state of an environment.
+type EnvironmentSpec struct {
+	// Owner is the person the environment belongs to and who hears about it.
+	Owner Owner `json:"owner"`
+	// Source says where the request came from. Absent means written by hand.
+	Source Source `json:"source,omitempty"`
+	// Installation is what to run on the platform.
+	Installation Installation `json:"installation,omitempty"`
+	// State is the desired power state: running (default) or hibernated.
+	State PowerState `json:"state,omitempty"`
+	// Lifecycle bounds how long the environment lives.
+	Lifecycle Lifecycle `json:"lifecycle,omitempty"`
+	// Suspend makes the reconciler leave this environment alone: no creates,
+	// updates or deletes, and no housekeeping.
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// Owner identifies a person on the tools envwick talks through. At least one
+// of GitHub and Mattermost is required.
+type Owner struct {
+	// GitHub is a GitHub login.
+	GitHub string `json:"github,omitempty"`
+	// Mattermost is a Mattermost username.
+	Mattermost string `json:"mattermost,omitempty"`
+	// Email is where the owner can be reached; used as commit author email.
+	Email string `json:"email,omitempty"`
+}
+
+// Source records what asked for the environment. At most one member is set;
+// none set means the file was written by hand (manual).
+type Source struct {
+	PullRequest *PullRequestSource `json:"pullRequest,omitempty"`
+	Chat        *ChatSource        `json:"chat,omitempty"`
+	Manual      *ManualSource      `json:"manual,omitempty"`
+}
+
+// SourceKind names which member of Source is set.
+type SourceKind string
+
+const (
+	SourcePullRequest SourceKind = "pullRequest"
+	SourceChat        SourceKind = "chat"
+	SourceManual      SourceKind = "manual"
+)
+
+// PullRequestSource is a GitHub pull request that asked for the environment.
+type PullRequestSource struct {
+	// Repository is "owner/name".
+	Repository string `json:"repository"`
+	// Number is the pull request number.
+	Number int `json:"number"`
+	// HeadSHA is the commit the environment should run.
+	HeadSHA string `json:"headSHA,omitempty"`
+	// Label is the PR label that asked for it, if any.
+	Label string `json:"label,omitempty"`
+}
+
+// ChatSource is a Mattermost slash command that asked for the environment.
+type ChatSource struct {
+	// User is the Mattermost username who ran the command.
+	User string `json:"user"`
+	// UserID is the Mattermost user ID, used to send direct messages.
+	UserID string `json:"userID,omitempty"`
+	// Channel is the channel ID the command was run in.
+	Channel string `json:"channel,omitempty"`
+	// Team is the team ID the command was run in.
+	Team string `json:"team,omitempty"`
+}
+
+// ManualSource marks an environment written by hand in a pull request.
+type ManualSource struct {
+	// Note says why the environment exists.
+	Note string `json:"note,omitempty"`
+}
+
+// Installation is what runs on the platform, in the provisioner's and the
+// Mattermost cloud plugin's vocabulary.
+type Installation struct {
+	// Version is the Mattermost image tag, for example "10.5.0" or a commit SHA.
+	Version string `json:"version,omitempty"`
+	// Image is the Mattermost container image repository.
+	Image string `json:"image,omitempty"`
+	// Size is the provisioner size: miniSingleton, miniHA, 100users, ...
+	Size string `json:"size,omitempty"`
+	// License is the license name: enterprise, professional, e20, e10, te, ...
+	License string `json:"license,omitempty"`
+	// Affinity is isolated or multitenant.
+	Affinity string `json:"affinity,omitempty"`
+	// Database is the provisioner database type.
+	Database string `json:"database,omitempty"`
+	// Filestore is the provisioner filestore type.
+	Filestore string `json:"filestore,omitempty"`
+	// Env holds Mattermost environment variables.
+	Env map[string]string `json:"env,omitempty"`
+	// Annotations are provisioner annotations ([a-z0-9_-]).
+	Annotations []string `json:"annotations,omitempty"`
+	// TestData loads sample data once the installation is stable.
+	TestData bool `json:"testData,omitempty"`
+}
+
+// PowerState is the desired power state of an environment.
+type PowerState string
+
+const (
+	StateRunning    PowerState = "running"
+	StateHibernated PowerState = "hibernated"
+)
+
+// Lifecycle bounds an environment's life. Zero values take the fleet's
+// defaults (see Defaults).
+type Lifecycle struct {
+	// ExpiresAt deletes the environment at this time.
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+	// TTL deletes the environment this long after it was created.
+	TTL *Duration `json:"ttl,omitempty"`
+	// HibernateAfterIdle hibernates the environment after this long without
+	// activity.
+	HibernateAfterIdle *Duration `json:"hibernateAfterIdle,omitempty"`
+	// DeleteAfterHibernated deletes the environment this long after it was
+	// hibernated.
+	DeleteAfterHibernated *Duration `json:"deleteAfterHibernated,omitempty"`
+	// Keep protects the environment from housekeeping (idle hibernation and
+	// deletion). Explicit expiry still applies.
+	Keep bool `json:"keep,omitempty"`
+}
+
+// EnvironmentStatus is what the reconciler last observed and decided.
+type EnvironmentStatus struct {
+	// ObservedCommit is the envs repository commit the reconciler acted on.
+	ObservedCommit string `json:"observedCommit,omitempty"`
+	// Conditions are Ready, Reconciling and Stalled.
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Installation is the platform installation backing this environment.
+	Installation *InstallationStatus `json:"installation,omitempty"`
+	// CreatedAt is when the environment was first seen.
+	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
+	// LastActivity is the last time anyone used or changed the environment.
+	LastActivity *metav1.Time `json:"lastActivity,omitempty"`
+	// HibernatedAt is when the environment was last hibernated.
+	HibernatedAt *metav1.Time `json:"hibernatedAt,omitempty"`
+	// HibernateAt is when housekeeping will hibernate the environment.
+	HibernateAt *metav1.Time `json:"hibernateAt,omitempty"`
+	// DeleteAt is when housekeeping or expiry will delete the environment.
+	DeleteAt *metav1.Time `json:"deleteAt,omitempty"`
+	// LastError is the last error met while reconciling, if any.
+	LastError string `json:"lastError,omitempty"`
+}
+
+// InstallationStatus describes the platform installation.
+type InstallationStatus struct {
+	// ID is the provisioner installation ID.
+	ID string `json:"id,omitempty"`
+	// Name is the provisioner installation name.
+	Name string `json:"name,omitempty"`
+	// URL is where people reach the environment.
+	URL string `json:"url,omitempty"`
+	// State is the provisioner's state, for example stable or hibernating.
+	State string `json:"state,omitempty"`
+	// Version is the version the installation runs.
+	Version string `json:"version,omitempty"`
+}
+
+// Condition types and reasons, beyond those in fluxcd/pkg/apis/meta.
+const (
+	// ReasonInvalid: the environment file does not parse or validate.
+	ReasonInvalid = "Invalid"
+	// ReasonProvisioning: the installation is being created or changed.
+	ReasonProvisioning = "Provisioning"
+	// ReasonHibernated: the installation is hibernated, as asked.
+	ReasonHibernated = "Hibernated"
+	// ReasonSuspended: spec.suspend is set.
+	ReasonSuspended = "Suspended"
+	// ReasonProvisionerError: the provisioner refused or failed a request.
+	ReasonProvisionerError = "ProvisionerError"
+	// ReasonInstallationFailed: the installation reached a failed state.
+	ReasonInstallationFailed = "InstallationFailed"
+	// ReasonDeletionBlocked: the mass-deletion guard held a deletion back.
+	ReasonDeletionBlocked = "DeletionBlocked"
+	// ReasonAvailable: the installation is stable and reachable.
+	ReasonAvailable = "Available"
+)
