@@ -1,8 +1,8 @@
 package commit
 
 import (
+	"encoding/json"
 	"fmt"
-	"regexp"
 
 	"sigs.k8s.io/yaml"
 
@@ -11,43 +11,42 @@ import (
 
 // The functions below are the only places the Committer reads, writes and
 // checks environment files.
-// TODO: switch to envs.Parse, envs.Validate, envs.Marshal and envs.Edit as
-// soon as package envs provides them.
+// TODO: switch marshal and edit to envs.Marshal and envs.Edit as soon as
+// package envs provides them.
 
-func parse(path string, data []byte) (*envs.Environment, error) {
-	var e envs.Environment
-	if err := yaml.UnmarshalStrict(data, &e); err != nil {
-		return nil, envs.Problems{{File: path, Message: err.Error()}}
-	}
-	return &e, nil
-}
+func parse(path string, data []byte) (*envs.Environment, error) { return envs.Parse(path, data) }
 
+// validate checks e as it will be written: a bot always writes the current
+// apiVersion and kind.
 func validate(e *envs.Environment) envs.Problems {
-	ps := validName(e.Name)
-	if e.Spec.Owner.GitHub == "" && e.Spec.Owner.Mattermost == "" {
-		ps = append(ps, envs.Problem{Field: "spec.owner", Message: "set github or mattermost"})
-	}
-	if s := e.Spec.Installation.Size; s != "" && !envs.ValidSize(s) {
-		ps = append(ps, envs.Problem{Field: "spec.installation.size", Message: fmt.Sprintf("unknown size %q", s)})
-	}
-	return ps
+	e.APIVersion, e.Kind = envs.APIVersion, envs.Kind
+	return envs.Validate(e)
 }
 
 func marshal(e *envs.Environment) ([]byte, error) {
 	out := e.DeepCopy()
 	out.APIVersion, out.Kind = envs.APIVersion, envs.Kind
-	out.Status = envs.EnvironmentStatus{}
-	return yaml.Marshal(out)
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	delete(doc, "status")
+	if md, ok := doc["metadata"].(map[string]any); ok {
+		delete(md, "creationTimestamp")
+	}
+	return yaml.Marshal(doc)
 }
 
 func edit(_ []byte, e *envs.Environment) ([]byte, error) { return marshal(e) }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-
 // validName checks an environment name before anything is read: it becomes
 // a file name and a DNS label.
 func validName(name string) envs.Problems {
-	if len(name) > 63 || !dnsLabel.MatchString(name) {
+	if !envs.ValidName(name) {
 		return envs.Problems{{Field: "metadata.name", Message: fmt.Sprintf("%q is not a DNS label: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", name)}}
 	}
 	return nil

@@ -53,7 +53,7 @@ const (
 
 // DefaultDir is the directory of the envs repository new environment files
 // are written to, as environments/<name>.yaml.
-const DefaultDir = "environments"
+const DefaultDir = envs.Dir
 
 var (
 	// ErrNotFound: the environment to update or delete does not exist.
@@ -185,7 +185,7 @@ func New(repo Repo, opts Options) *Committer {
 func (c *Committer) Now() time.Time { return c.now() }
 
 // Path returns where a new environment of that name is written.
-func (c *Committer) Path(name string) string { return path.Join(c.dir, name+".yaml") }
+func (c *Committer) Path(name string) string { return path.Join(c.dir, name+envs.Ext) }
 
 // Create commits a new environment; ErrExists if one of that name exists.
 func (c *Committer) Create(ctx context.Context, m Meta, e *envs.Environment) (Result, error) {
