@@ -1,0 +1,185 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/time/rate"
+)
+
+// external is the reconciler's client of the platform, in the shape of a
+// Crossplane external client: Observe, Create, Update, Delete (plus
+// Hibernate and WakeUp). It alone calls the Platform; it applies the
+// ownership rule, the request rate and the API metrics.
+type external struct {
+	platform Platform
+	owner    Owner
+	limiter  *rate.Limiter
+	metrics  Metrics
+}
+
+// observed is what Observe found.
+type observed struct {
+	// byEnv holds the owned installations that carry an environment
+	// identity and are not being deleted, by environment name.
+	byEnv map[string][]Installation
+	// untagged counts owned installations without an identity: they are
+	// reported, never changed.
+	untagged int
+	// pages is the number of list requests made.
+	pages int
+}
+
+// Observe lists every installation this envwick owns, page by page.
+func (x *external) Observe(ctx context.Context) (*observed, error) {
+	o := &observed{byEnv: map[string][]Installation{}}
+	err := x.platform.ListInstallations(ctx, ListFilter{OwnerID: x.owner.OwnerID, GroupID: x.owner.GroupID},
+		func(page []Installation) error {
+			o.pages++
+			for i := range page {
+				inst := &page[i]
+				if !x.owner.owns(inst) || classify(inst.State) == classDeleting {
+					continue
+				}
+				name := environmentOf(inst)
+				if name == "" {
+					o.untagged++
+					continue
+				}
+				o.byEnv[name] = append(o.byEnv[name], *inst)
+			}
+			return nil
+		})
+	x.metrics.APICall("list", result(err))
+	if err != nil {
+		return nil, fmt.Errorf("listing owned installations: %w", err)
+	}
+	return o, nil
+}
+
+// lookup finds the live installation of env by name, for a create that may
+// already have happened (a crash or timeout after the request was sent).
+func (x *external) lookup(ctx context.Context, env, name string) (*Installation, error) {
+	var found *Installation
+	err := x.call(ctx, "list", func(ctx context.Context) error {
+		return x.platform.ListInstallations(ctx, ListFilter{OwnerID: x.owner.OwnerID, Name: name}, func(page []Installation) error {
+			for i := range page {
+				inst := page[i]
+				if inst.Name == name && x.owner.owns(&inst) && environmentOf(&inst) == env && classify(inst.State) != classDeleting {
+					found = &inst
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("looking up installation %s: %w", name, err)
+	}
+	return found, nil
+}
+
+// maxNameAttempts bounds how many generations one create tries when names
+// are reserved.
+const maxNameAttempts = 5
+
+// Create creates the installation for an environment, starting at the given
+// generation. A name that is taken or reserved (ErrConflict) is first looked
+// up, in case it is this environment's own installation from an earlier
+// create whose answer was lost; otherwise the next generation is tried.
+func (x *external) Create(ctx context.Context, d *Desired, generation int) (*Installation, int, error) {
+	for attempt := 0; attempt < maxNameAttempts; attempt++ {
+		name := installationName(d.Name, generation)
+		req := requestFor(d.Env, name, x.owner)
+		var inst *Installation
+		err := x.call(ctx, "create", func(ctx context.Context) (err error) {
+			inst, err = x.platform.CreateInstallation(ctx, req)
+			return err
+		})
+		if err == nil {
+			return inst, generation, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, generation, fmt.Errorf("creating installation %s: %w", name, err)
+		}
+		mine, lerr := x.lookup(ctx, d.Name, name)
+		if lerr != nil {
+			return nil, generation, lerr
+		}
+		if mine != nil {
+			return mine, generation, nil
+		}
+		generation++
+	}
+	return nil, generation, fmt.Errorf("creating installation for %s: %d names in a row are taken or reserved", d.Name, maxNameAttempts)
+}
+
+// Update patches an installation.
+func (x *external) Update(ctx context.Context, id string, p InstallationPatch) (*Installation, error) {
+	return x.change(ctx, "update", "updating", id, func(ctx context.Context) (*Installation, error) {
+		return x.platform.UpdateInstallation(ctx, id, p)
+	})
+}
+
+// Hibernate hibernates an installation.
+func (x *external) Hibernate(ctx context.Context, id string) (*Installation, error) {
+	return x.change(ctx, "hibernate", "hibernating", id, func(ctx context.Context) (*Installation, error) {
+		return x.platform.HibernateInstallation(ctx, id)
+	})
+}
+
+// WakeUp wakes a hibernated installation.
+func (x *external) WakeUp(ctx context.Context, id string) (*Installation, error) {
+	return x.change(ctx, "wakeup", "waking up", id, func(ctx context.Context) (*Installation, error) {
+		return x.platform.WakeUpInstallation(ctx, id)
+	})
+}
+
+// change makes one call that changes an installation and returns it.
+func (x *external) change(ctx context.Context, verb, doing, id string, fn func(context.Context) (*Installation, error)) (*Installation, error) {
+	var inst *Installation
+	err := x.call(ctx, verb, func(ctx context.Context) (err error) {
+		inst, err = fn(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s installation %s: %w", doing, id, err)
+	}
+	return inst, nil
+}
+
+// Delete deletes an installation. One already gone counts as deleted.
+func (x *external) Delete(ctx context.Context, id string) error {
+	err := x.call(ctx, "delete", func(ctx context.Context) error {
+		return x.platform.DeleteInstallation(ctx, id)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("deleting installation %s: %w", id, err)
+	}
+	return nil
+}
+
+// call waits for the request rate, makes one platform call and counts it.
+func (x *external) call(ctx context.Context, verb string, fn func(context.Context) error) error {
+	if err := x.limiter.Wait(ctx); err != nil {
+		return err
+	}
+	err := fn(ctx)
+	x.metrics.APICall(verb, result(err))
+	return err
+}
+
+func result(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrConflict):
+		return "conflict"
+	case errors.Is(err, ErrNotFound):
+		return "not_found"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "canceled"
+	default:
+		return "error"
+	}
+}

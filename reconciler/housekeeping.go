@@ -1,0 +1,154 @@
+package reconciler
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/envwick/envwick/envs"
+)
+
+// HousekeepingPolicy bounds idle and hibernated environments fleet-wide;
+// spec.lifecycle overrides it per environment.
+type HousekeepingPolicy struct {
+	// HibernateAfterIdle hibernates a running environment after this long
+	// without activity (default 7 days).
+	HibernateAfterIdle time.Duration
+	// DeleteAfterHibernated deletes an environment this long after it was
+	// hibernated (default 14 days).
+	DeleteAfterHibernated time.Duration
+	// ExpiryNotice is how long before a deletion its owner hears about it
+	// (default 24 hours).
+	ExpiryNotice time.Duration
+	// Disabled turns housekeeping off (deadlines are still recorded).
+	Disabled bool
+}
+
+func (h *HousekeepingPolicy) setDefaults() {
+	if h.HibernateAfterIdle <= 0 {
+		h.HibernateAfterIdle = 7 * 24 * time.Hour
+	}
+	if h.DeleteAfterHibernated <= 0 {
+		h.DeleteAfterHibernated = 14 * 24 * time.Hour
+	}
+	if h.ExpiryNotice <= 0 {
+		h.ExpiryNotice = 24 * time.Hour
+	}
+}
+
+// HousekeepingAction is what housekeeping commits.
+type HousekeepingAction string
+
+const (
+	// HousekeepHibernate commits "state: hibernated".
+	HousekeepHibernate HousekeepingAction = "hibernate"
+	// HousekeepDelete commits the removal of the environment file.
+	HousekeepDelete HousekeepingAction = "delete"
+)
+
+// Housekeeping is one housekeeping commit: the decision and why.
+type Housekeeping struct {
+	Name   string             `json:"name"`
+	Path   string             `json:"path"`
+	Action HousekeepingAction `json:"action"`
+	// Reason is the sentence the commit message gives.
+	Reason string `json:"reason"`
+}
+
+// Message is the commit message for h: a subject naming the change and a
+// body saying why, so that git log explains every change to the fleet.
+func (h Housekeeping) Message() string {
+	verb := "Hibernate"
+	if h.Action == HousekeepDelete {
+		verb = "Delete"
+	}
+	return fmt.Sprintf("%s %s: %s\n\n%s\nThis commit was made by envwick housekeeping; revert it to undo.\n", verb, h.Name, h.Reason, capitalise(h.Reason)+".")
+}
+
+func capitalise(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// housekeeping records the deadlines of an environment in its status and
+// returns the housekeeping due now, or else an "expiring" notice due now.
+func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*Housekeeping, *Transition) {
+	st.Status.HibernateAt, st.Status.DeleteAt = nil, nil
+	if d.Err != nil || d.Env == nil || d.Env.Spec.Suspend {
+		return nil, nil
+	}
+	spec := d.Env.Spec
+	lc := spec.Lifecycle
+	pol := r.cfg.Housekeeping
+	idle := durationOr(lc.HibernateAfterIdle, pol.HibernateAfterIdle)
+	afterHibernated := durationOr(lc.DeleteAfterHibernated, pol.DeleteAfterHibernated)
+
+	lastActivity := now
+	if st.Status.LastActivity != nil {
+		lastActivity = st.Status.LastActivity.Time
+	} else if st.Status.CreatedAt != nil {
+		lastActivity = st.Status.CreatedAt.Time
+	}
+
+	var hibernateAt, deleteAt time.Time
+	var deleteWhy string
+	consider := func(t time.Time, why string) {
+		if !t.IsZero() && (deleteAt.IsZero() || t.Before(deleteAt)) {
+			deleteAt, deleteWhy = t, why
+		}
+	}
+	if lc.ExpiresAt != nil {
+		consider(lc.ExpiresAt.Time, "expired at "+lc.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if lc.TTL != nil && st.Status.CreatedAt != nil {
+		consider(st.Status.CreatedAt.Add(lc.TTL.Duration), "its time to live of "+envs.FormatDuration(lc.TTL.Duration)+" is over")
+	}
+	if !lc.Keep {
+		if spec.State == envs.StateHibernated {
+			since := lastActivity
+			if st.Status.HibernatedAt != nil && st.Status.HibernatedAt.After(since) {
+				since = st.Status.HibernatedAt.Time
+			}
+			consider(since.Add(afterHibernated), "hibernated for "+envs.FormatDuration(afterHibernated)+" without activity")
+		} else {
+			hibernateAt = lastActivity.Add(idle)
+		}
+	}
+	st.Status.HibernateAt = timeOrNil(hibernateAt)
+	st.Status.DeleteAt = timeOrNil(deleteAt)
+	if pol.Disabled {
+		return nil, nil
+	}
+	switch {
+	case !deleteAt.IsZero() && !now.Before(deleteAt):
+		return &Housekeeping{Name: d.Name, Path: d.Path, Action: HousekeepDelete, Reason: deleteWhy}, nil
+	case !hibernateAt.IsZero() && !now.Before(hibernateAt):
+		return &Housekeeping{Name: d.Name, Path: d.Path, Action: HousekeepHibernate,
+			Reason: "no activity for " + envs.FormatDuration(idle) + " (last activity " + lastActivity.UTC().Format(time.RFC3339) + ")"}, nil
+	}
+	if !deleteAt.IsZero() && deleteAt.Sub(now) <= pol.ExpiryNotice {
+		if st.Reconciler.ExpiryNotified == nil || !st.Reconciler.ExpiryNotified.Equal(st.Status.DeleteAt) {
+			st.Reconciler.ExpiryNotified = st.Status.DeleteAt.DeepCopy()
+			return nil, &Transition{Kind: TransitionExpiring, Name: d.Name, Environment: withStatus(d, st),
+				Reason: "Expiring", Message: "will be deleted at " + deleteAt.UTC().Format(time.RFC3339) + ": " + deleteWhy, Deadline: deleteAt}
+		}
+	}
+	return nil, nil
+}
+
+func durationOr(d *envs.Duration, def time.Duration) time.Duration {
+	if d != nil && d.Duration > 0 {
+		return d.Duration
+	}
+	return def
+}
+
+func timeOrNil(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &metav1.Time{Time: t.UTC().Truncate(time.Second)}
+}

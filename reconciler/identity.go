@@ -1,0 +1,93 @@
+package reconciler
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// IdentityEnvVar is the installation environment variable that names the
+// environment an installation belongs to. It is set at creation, so an
+// installation can be attributed to its environment from a list alone: a
+// crash between the create call and the status write is followed by adoption,
+// never by a second installation. Keys with the ENVWICK_ prefix in a spec are
+// overridden by the reconciler's own.
+const IdentityEnvVar = "ENVWICK_ENVIRONMENT"
+
+// maxInstallationName is the provisioner's limit for an installation name
+// (the first DNS label of its domain).
+const maxInstallationName = 63
+
+// installationName is the provisioner name of an environment's installation
+// of the given generation. The first generation uses the environment name
+// itself; later ones add a suffix, because the provisioner reserves a deleted
+// installation's name for a while and an environment may be recreated
+// minutes after it was removed.
+func installationName(env string, generation int) string {
+	if generation <= 1 {
+		return env
+	}
+	suffix := "-" + strconv.Itoa(generation)
+	base := env
+	if len(base)+len(suffix) > maxInstallationName {
+		base = base[:maxInstallationName-len(suffix)]
+	}
+	return base + suffix
+}
+
+// generationOf recovers the generation from an installation name made by
+// installationName for env; 0 when the name is not one of env's.
+func generationOf(env, name string) int {
+	if name == env {
+		return 1
+	}
+	for g := 2; g < 1000; g++ {
+		if installationName(env, g) == name {
+			return g
+		}
+		if len(name) < len(env) {
+			break
+		}
+	}
+	return 0
+}
+
+// environmentOf returns the environment an installation belongs to.
+func environmentOf(inst *Installation) string {
+	return inst.Env[IdentityEnvVar]
+}
+
+// withIdentity returns the desired installation env vars plus the identity.
+func withIdentity(env map[string]string, name string) map[string]string {
+	out := make(map[string]string, len(env)+1)
+	for k, v := range env {
+		if v != "" { // the provisioner drops empty variables
+			out[k] = v
+		}
+	}
+	out[IdentityEnvVar] = name
+	return out
+}
+
+// ownedBy reports whether inst belongs to the configured owner (and group,
+// when one is configured). Installations that are not owned are never changed.
+func (o Owner) owns(inst *Installation) bool {
+	if inst.OwnerID != o.OwnerID {
+		return false
+	}
+	return o.GroupID == "" || inst.GroupID == o.GroupID
+}
+
+// Owner is the identity envwick creates installations under.
+type Owner struct {
+	// OwnerID is the provisioner OwnerID set on every installation.
+	OwnerID string
+	// GroupID, when set, is the provisioner group every installation joins.
+	GroupID string
+}
+
+func (o Owner) validate() error {
+	if o.OwnerID == "" {
+		return fmt.Errorf("an owner ID is required: it marks the installations envwick may change")
+	}
+	return nil
+}

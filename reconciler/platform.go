@@ -1,0 +1,131 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Platform is what the reconciler needs from the provisioner. It is defined
+// here, where it is consumed, so the plan and the pass speak one small
+// vocabulary; NewProvisionerPlatform adapts the REST client to it.
+type Platform interface {
+	// ListInstallations calls fn with each page of installations matching f.
+	ListInstallations(ctx context.Context, f ListFilter, fn func(page []Installation) error) error
+	// GetInstallation returns one installation; ErrNotFound when it is unknown.
+	GetInstallation(ctx context.Context, id string) (*Installation, error)
+	// CreateInstallation asks for a new installation. A name still in use or
+	// reserved is reported as ErrConflict.
+	CreateInstallation(ctx context.Context, r InstallationRequest) (*Installation, error)
+	// UpdateInstallation patches an installation.
+	UpdateInstallation(ctx context.Context, id string, p InstallationPatch) (*Installation, error)
+	HibernateInstallation(ctx context.Context, id string) (*Installation, error)
+	WakeUpInstallation(ctx context.Context, id string) (*Installation, error)
+	DeleteInstallation(ctx context.Context, id string) error
+}
+
+// Errors a Platform reports, wrapped with the server's message.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// ListFilter selects installations.
+type ListFilter struct {
+	OwnerID string
+	GroupID string
+	// Name selects one installation name; IncludeDeleted also returns
+	// installations in the deleted state.
+	Name           string
+	IncludeDeleted bool
+}
+
+// Installation is the reconciler's view of a provisioner installation.
+type Installation struct {
+	ID          string
+	Name        string
+	OwnerID     string
+	GroupID     string
+	State       string
+	Version     string
+	Image       string
+	Size        string
+	License     string
+	Affinity    string
+	Database    string
+	Filestore   string
+	Env         map[string]string
+	Annotations []string
+	URL         string
+	CreateAt    time.Time
+}
+
+// InstallationRequest creates an installation.
+type InstallationRequest struct {
+	Name        string
+	OwnerID     string
+	GroupID     string
+	Version     string
+	Image       string
+	Size        string
+	License     string
+	Affinity    string
+	Database    string
+	Filestore   string
+	Env         map[string]string
+	Annotations []string
+}
+
+// InstallationPatch changes an installation; nil fields are left alone.
+type InstallationPatch struct {
+	Version *string
+	Image   *string
+	Size    *string
+	License *string
+	// Env replaces the installation's environment variables when non-nil.
+	Env map[string]string
+}
+
+// Empty reports whether the patch changes nothing.
+func (p InstallationPatch) Empty() bool {
+	return p.Version == nil && p.Image == nil && p.Size == nil && p.License == nil && p.Env == nil
+}
+
+// Provisioner installation states the reconciler distinguishes.
+const (
+	StateStable        = "stable"
+	StateHibernating   = "hibernating" // the provisioner's resting hibernated state
+	StateDeleted       = "deleted"
+	StateCreationFail  = "creation-failed"
+	StateUpdateFailed  = "update-failed"
+	StateDeletionFail  = "deletion-failed"
+	StateCreationNoFit = "creation-no-compatible-clusters"
+)
+
+// stateClass groups provisioner states by what the reconciler may do next.
+type stateClass int
+
+const (
+	classBusy       stateClass = iota // a change is in progress: wait
+	classStable                       // running and idle
+	classHibernated                   // hibernated and idle
+	classFailed                       // stuck: needs attention or a retry
+	classDeleting                     // on its way out (or gone)
+)
+
+func classify(state string) stateClass {
+	switch state {
+	case StateStable:
+		return classStable
+	case StateHibernating:
+		return classHibernated
+	case StateCreationFail, StateUpdateFailed, StateDeletionFail, StateCreationNoFit,
+		"db-restoration-failed", "db-migration-failed":
+		return classFailed
+	case StateDeleted, "deletion-pending-requested", "deletion-pending-in-progress", "deletion-pending",
+		"deletion-requested", "deletion-in-progress", "deletion-final-cleanup":
+		return classDeleting
+	default:
+		return classBusy
+	}
+}

@@ -1,0 +1,489 @@
+// Package reconciler makes the platform match the envs repository. One pass
+// loads the environments at a commit, observes the installations this
+// envwick owns, plans what to change, applies it safely and records status
+// on a branch of its own. Housekeeping (idle hibernation, expiry) is decided
+// here too, and committed to git like any other change.
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/envwick/envwick/envs"
+)
+
+// Config configures a Reconciler. Zero values take the documented defaults.
+type Config struct {
+	// Owner marks the installations this envwick may change. Required.
+	Owner Owner
+	// Defaults are applied to every environment (through envs.WithDefaults).
+	Defaults Defaults
+	// Guard is the mass-deletion guard.
+	Guard GuardPolicy
+	// Housekeeping bounds idle and hibernated environments.
+	Housekeeping HousekeepingPolicy
+	// Concurrency is how many provisioner changes run at once (default 10).
+	Concurrency int
+	// RequestRate is the most provisioner requests per second the apply
+	// step makes (default 150), with bursts of RequestBurst (default 10).
+	RequestRate  float64
+	RequestBurst int
+	// BackoffBase and BackoffMax bound the per-environment exponential
+	// backoff after a failed change (defaults 2 s and 5 min), with full
+	// jitter.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+
+	Logger   *slog.Logger
+	Clock    Clock
+	Notifier Notifier
+	Activity ActivitySource
+	Metrics  Metrics
+}
+
+func (c *Config) setDefaults() {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 10
+	}
+	if c.RequestRate <= 0 {
+		c.RequestRate = 150
+	}
+	if c.RequestBurst <= 0 {
+		c.RequestBurst = 10
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = 2 * time.Second
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 5 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.Notifier == nil {
+		c.Notifier = LogNotifier{Logger: c.Logger}
+	}
+	if c.Metrics == nil {
+		c.Metrics = noMetrics{}
+	}
+	c.Housekeeping.setDefaults()
+}
+
+// Reconciler runs passes. Only one pass runs at a time.
+type Reconciler struct {
+	cfg  Config
+	repo Repository
+	ext  *external
+
+	mu sync.Mutex // held for a whole pass
+	// status is the status branch as last read or written; nil until the
+	// first pass reads it.
+	status map[string]*Status
+	// defaulted caches environments with defaults applied, by file blob.
+	defaulted map[string]*envs.Environment
+	backoff   map[string]backoffState
+	rand      *rand.Rand
+}
+
+type backoffState struct {
+	failures int
+	until    time.Time
+}
+
+// New returns a Reconciler over the envs repository and the platform.
+func New(repo Repository, platform Platform, cfg Config) (*Reconciler, error) {
+	cfg.setDefaults()
+	if err := cfg.Owner.validate(); err != nil {
+		return nil, err
+	}
+	return &Reconciler{
+		cfg:  cfg,
+		repo: repo,
+		ext: &external{
+			platform: platform,
+			owner:    cfg.Owner,
+			limiter:  rate.NewLimiter(rate.Limit(cfg.RequestRate), cfg.RequestBurst),
+			metrics:  cfg.Metrics,
+		},
+		defaulted: map[string]*envs.Environment{},
+		backoff:   map[string]backoffState{},
+		rand:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
+	}, nil
+}
+
+// PassOptions change one pass.
+type PassOptions struct {
+	// DryRun observes and plans without changing anything: no provisioner
+	// changes, no status or housekeeping commits, no notifications.
+	DryRun bool
+	// AllowMassDeletion overrides the mass-deletion guard for this pass.
+	AllowMassDeletion bool
+}
+
+// Result is what one pass did.
+type Result struct {
+	Plan *Plan
+	// Errors holds the failed changes by environment name.
+	Errors map[string]error
+	// StatusWritten reports whether a status commit was made.
+	StatusWritten bool
+	// Housekept counts the housekeeping commits made.
+	Housekept int
+	// ListRequests is the number of list pages read while observing.
+	ListRequests int
+}
+
+// Pass runs one pass: load desired, observe actual, plan, apply, record
+// status, housekeep. It reads top to bottom; each step is one call.
+func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := r.cfg.Clock.Now()
+	began := time.Now()
+	defer func() { r.cfg.Metrics.PassDone(time.Since(began), err) }()
+
+	// 1. Load desired: every environment file at the head commit.
+	commit, err := r.repo.Head(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the envs repository head: %w", err)
+	}
+	desired, err := r.loadDesired(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := r.massDeletionOverride(ctx, commit, opts)
+	if err != nil {
+		return nil, err
+	}
+
+	// 2. Observe actual: the installations this envwick owns, and what was
+	// recorded last time.
+	actual, err := r.ext.Observe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if actual.untagged > 0 {
+		r.cfg.Logger.WarnContext(ctx, "owned installations without an environment identity are left alone",
+			"count", actual.untagged, "identity", IdentityEnvVar)
+	}
+	if err := r.loadStatus(ctx); err != nil {
+		return nil, err
+	}
+
+	// 3. Plan.
+	p := plan(planInput{commit: commit, desired: desired, actual: actual.byEnv, status: r.status, guard: guard})
+	res = &Result{Plan: p, Errors: map[string]error{}, ListRequests: actual.pages}
+	if p.Guard != "" {
+		r.cfg.Logger.WarnContext(ctx, "mass-deletion guard is holding deletions back", "reason", p.Guard)
+	}
+	r.cfg.Metrics.Guard(p.Guard != "")
+
+	// 4. Apply (skipped on a dry run), then work out the new status and
+	// the housekeeping due.
+	var outcomes map[string]outcome
+	if !opts.DryRun {
+		outcomes = r.apply(ctx, p, desired, start)
+	}
+	next, transitions, due := r.record(ctx, p, desired, outcomes, start)
+	p.Housekeeping = due
+	for name, o := range outcomes {
+		if o.err != nil {
+			res.Errors[name] = o.err
+		}
+	}
+	r.countEnvironments(next)
+	if opts.DryRun {
+		return res, nil
+	}
+
+	// 5. Record status: one commit for everything that changed.
+	if res.StatusWritten, err = r.writeStatus(ctx, commit, next); err != nil {
+		return res, err
+	}
+
+	// 6. Tell people, then housekeep through git.
+	for _, t := range transitions {
+		r.cfg.Notifier.Notify(ctx, t)
+	}
+	for _, h := range due {
+		if err := r.repo.Housekeep(ctx, h); err != nil {
+			return res, fmt.Errorf("housekeeping %s: %w", h.Name, err)
+		}
+		r.cfg.Logger.InfoContext(ctx, "housekeeping committed", "environment", h.Name, "action", string(h.Action), "reason", h.Reason)
+		res.Housekept++
+	}
+	return res, nil
+}
+
+// Plan observes and plans without changing anything.
+func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
+	res, err := r.Pass(ctx, PassOptions{DryRun: true})
+	if err != nil {
+		return nil, err
+	}
+	return res.Plan, nil
+}
+
+// loadDesired reads every environment file at commit and applies defaults,
+// reusing the defaulted copy of a file whose content did not change.
+func (r *Reconciler) loadDesired(ctx context.Context, commit string) (map[string]*Desired, error) {
+	list, err := r.repo.Environments(ctx, commit)
+	if err != nil {
+		return nil, fmt.Errorf("loading environments at %s: %w", short(commit), err)
+	}
+	out := make(map[string]*Desired, len(list))
+	cache := make(map[string]*envs.Environment, len(list))
+	for i := range list {
+		d := &list[i]
+		if d.Err == nil && d.Env != nil {
+			key := d.Blob
+			e, ok := r.defaulted[key]
+			if !ok || key == "" {
+				e = withDefaults(d.Env, r.cfg.Defaults)
+			}
+			cache[key] = e
+			d.Env = e
+		}
+		out[d.Name] = d
+	}
+	r.defaulted = cache
+	return out, nil
+}
+
+// massDeletionOverride widens the guard with what the operator allowed:
+// the pass option (a flag) or the allow-deletions file in the repository.
+func (r *Reconciler) massDeletionOverride(ctx context.Context, commit string, opts PassOptions) (GuardPolicy, error) {
+	g := r.cfg.Guard
+	g.Override = g.Override || opts.AllowMassDeletion
+	n, err := r.repo.AllowedDeletions(ctx, commit)
+	if err != nil {
+		return g, fmt.Errorf("reading the deletion override at %s: %w", short(commit), err)
+	}
+	g.Allow = max(g.Allow, n)
+	return g, nil
+}
+
+func (r *Reconciler) loadStatus(ctx context.Context) error {
+	if r.status != nil {
+		return nil
+	}
+	st, err := r.repo.ReadStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the status branch: %w", err)
+	}
+	r.status = st
+	return nil
+}
+
+// outcome is the result of applying one item.
+type outcome struct {
+	action Action
+	inst   *Installation
+	err    error
+	// generation is the generation a create used.
+	generation int
+	// deferred is set when backoff held the change back.
+	deferred bool
+}
+
+// apply carries out the plan's changes with bounded concurrency, the request
+// rate, and per-environment backoff.
+func (r *Reconciler) apply(ctx context.Context, p *Plan, desired map[string]*Desired, now time.Time) map[string]outcome {
+	out := make(map[string]outcome)
+	var mu sync.Mutex
+	sem := make(chan struct{}, r.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i := range p.Items {
+		it := &p.Items[i]
+		if !it.Action.mutates() {
+			continue
+		}
+		if it.Blocked {
+			r.cfg.Metrics.Action(it.Action, "blocked")
+			continue
+		}
+		key := it.Name
+		if it.Action == ActionDelete && it.Installation != nil {
+			key = it.Name + "/" + it.Installation.ID
+		}
+		if b, ok := r.backoff[key]; ok && now.Before(b.until) {
+			out[key] = outcome{action: it.Action, deferred: true, err: fmt.Errorf("retrying after %s", b.until.Format(time.RFC3339))}
+			r.cfg.Metrics.Action(it.Action, "deferred")
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			o := r.applyOne(ctx, it, desired[it.Name])
+			r.cfg.Metrics.Action(it.Action, result(o.err))
+			if o.err != nil {
+				r.cfg.Logger.WarnContext(ctx, "change failed", "environment", it.Name, "action", string(it.Action), "error", o.err)
+			}
+			mu.Lock()
+			out[key] = o
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for key, o := range out {
+		if o.deferred {
+			continue
+		}
+		if o.err == nil {
+			delete(r.backoff, key)
+			continue
+		}
+		b := r.backoff[key]
+		b.failures++
+		b.until = now.Add(r.backoffDelay(b.failures))
+		r.backoff[key] = b
+	}
+	return out
+}
+
+// backoffDelay is exponential in the number of failures, capped, with full
+// jitter so environments failing together do not retry together.
+func (r *Reconciler) backoffDelay(failures int) time.Duration {
+	d := r.cfg.BackoffBase
+	for i := 1; i < failures && d < r.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, r.cfg.BackoffMax)
+	return d/2 + time.Duration(r.rand.Int64N(int64(d/2)+1))
+}
+
+func (r *Reconciler) applyOne(ctx context.Context, it *Item, d *Desired) outcome {
+	o := outcome{action: it.Action}
+	switch it.Action {
+	case ActionCreate:
+		st := r.status[it.Name]
+		gen := 1
+		if st != nil {
+			gen = max(st.Reconciler.Generation, 1)
+			if st.Status.Installation != nil && st.Status.Installation.ID != "" {
+				// The recorded installation is gone: a new generation.
+				gen++
+			}
+			if st.Reconciler.CreatePendingSince != nil {
+				// An earlier create may have reached the provisioner
+				// without its answer reaching us: look before creating.
+				inst, err := r.ext.lookup(ctx, it.Name, installationName(it.Name, gen))
+				if err != nil {
+					o.err = err
+					return o
+				}
+				if inst != nil {
+					o.inst, o.generation = inst, gen
+					return o
+				}
+			}
+		}
+		o.inst, o.generation, o.err = r.ext.Create(ctx, d, gen)
+	case ActionUpdate:
+		o.inst, o.err = r.ext.Update(ctx, it.Installation.ID, *it.Patch)
+	case ActionHibernate:
+		o.inst, o.err = r.ext.Hibernate(ctx, it.Installation.ID)
+	case ActionWakeUp:
+		o.inst, o.err = r.ext.WakeUp(ctx, it.Installation.ID)
+	case ActionDelete:
+		o.err = r.ext.Delete(ctx, it.Installation.ID)
+	}
+	return o
+}
+
+// writeStatus commits the status files that changed, and removes those of
+// environments that are gone, in one commit. Nothing changed: no commit.
+func (r *Reconciler) writeStatus(ctx context.Context, commit string, next map[string]*Status) (bool, error) {
+	put := map[string][]byte{}
+	var del []string
+	for name, st := range next {
+		if equalStatus(r.status[name], st) {
+			continue
+		}
+		b, err := marshalStatus(st)
+		if err != nil {
+			return false, err
+		}
+		put[name] = b
+	}
+	for name := range r.status {
+		if _, ok := next[name]; !ok {
+			del = append(del, name)
+		}
+	}
+	if len(put) == 0 && len(del) == 0 {
+		return false, nil
+	}
+	slices.Sort(del)
+	msg := statusMessage(commit, put, del)
+	if err := r.repo.WriteStatus(ctx, msg, put, del); err != nil {
+		return false, fmt.Errorf("writing status: %w", err)
+	}
+	r.status = next
+	return true, nil
+}
+
+func statusMessage(commit string, put map[string][]byte, del []string) string {
+	names := slices.Sorted(maps.Keys(put))
+	subject := fmt.Sprintf("Record status of %d environments at %s", len(names)+len(del), short(commit))
+	if len(names)+len(del) == 1 {
+		subject = fmt.Sprintf("Record status of %s at %s", slices.Concat(names, del)[0], short(commit))
+	}
+	body := ""
+	const listMax = 20
+	for i, n := range names {
+		if i == listMax {
+			body += fmt.Sprintf("... and %d more\n", len(names)-listMax)
+			break
+		}
+		body += "updated: " + n + "\n"
+	}
+	for i, n := range del {
+		if i == listMax {
+			body += fmt.Sprintf("... and %d more removed\n", len(del)-listMax)
+			break
+		}
+		body += "removed: " + n + "\n"
+	}
+	return subject + "\n\n" + body
+}
+
+func (r *Reconciler) countEnvironments(next map[string]*Status) {
+	counts := map[EnvironmentKey]int{}
+	for _, st := range next {
+		k := EnvironmentKey{State: "none", Condition: readyReason(st)}
+		if st.Status.Installation != nil && st.Status.Installation.State != "" {
+			k.State = st.Status.Installation.State
+		}
+		counts[k]++
+	}
+	r.cfg.Metrics.Environments(counts)
+}
+
+// StatusOf returns the recorded status of one environment (as of the last
+// pass of this reconciler), or nil.
+func (r *Reconciler) StatusOf(name string) *Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status[name].DeepCopy()
+}
+
+func short(commit string) string {
+	if len(commit) > 8 {
+		return commit[:8]
+	}
+	return commit
+}

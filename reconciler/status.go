@@ -1,0 +1,121 @@
+package reconciler
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/envwick/envwick/envs"
+)
+
+// StatusBranch is the branch status is written to. It is separate from the
+// branch people edit, so status commits never conflict with spec edits in
+// pull requests and never move the branch under them.
+const StatusBranch = "envwick/status"
+
+// StatusDir is the folder on the status branch holding one file per
+// environment.
+const StatusDir = "status"
+
+// StatusKind is the kind of a status file.
+const StatusKind = "EnvironmentStatus"
+
+// StatusPath is where the status of an environment is kept on StatusBranch.
+func StatusPath(name string) string { return StatusDir + "/" + name + ".yaml" }
+
+// statusName returns the environment name of a status file path.
+func statusName(p string) (string, bool) {
+	dir, file := path.Split(p)
+	if dir != StatusDir+"/" {
+		return "", false
+	}
+	name, ok := strings.CutSuffix(file, ".yaml")
+	return name, ok && name != ""
+}
+
+// Status is one file on the status branch: what the reconciler last observed
+// of an environment, plus its own bookkeeping.
+type Status struct {
+	APIVersion string                 `json:"apiVersion"`
+	Kind       string                 `json:"kind"`
+	Name       string                 `json:"name"`
+	Status     envs.EnvironmentStatus `json:"status"`
+	Reconciler Bookkeeping            `json:"reconciler,omitempty"`
+}
+
+// Bookkeeping is state the reconciler keeps for itself between passes and
+// restarts.
+type Bookkeeping struct {
+	// Generation is the generation of the current (or last) installation;
+	// it picks the installation name (see installationName).
+	Generation int `json:"generation,omitempty"`
+	// CreatePendingSince is set from the moment a create is decided until
+	// the installation is observed. While it is set, the installation is
+	// looked up by name before any new create.
+	CreatePendingSince *metav1.Time `json:"createPendingSince,omitempty"`
+	// Blob is the environment file content the status was last computed for.
+	Blob string `json:"blob,omitempty"`
+	// ExpiryNotified is the deadline an "expiring soon" notice was sent for,
+	// so the notice goes out once per deadline.
+	ExpiryNotified *metav1.Time `json:"expiryNotified,omitempty"`
+	// Deleting is set once the installation's deletion was requested
+	// because the environment file was removed.
+	Deleting bool `json:"deleting,omitempty"`
+}
+
+func newStatus(name string) *Status {
+	return &Status{APIVersion: envs.APIVersion, Kind: StatusKind, Name: name}
+}
+
+// DeepCopy returns a copy sharing no memory.
+func (s *Status) DeepCopy() *Status {
+	if s == nil {
+		return nil
+	}
+	out := *s
+	out.Status = s.Status.DeepCopy()
+	if s.Reconciler.CreatePendingSince != nil {
+		v := *s.Reconciler.CreatePendingSince
+		out.Reconciler.CreatePendingSince = &v
+	}
+	if s.Reconciler.ExpiryNotified != nil {
+		v := *s.Reconciler.ExpiryNotified
+		out.Reconciler.ExpiryNotified = &v
+	}
+	return &out
+}
+
+// marshalStatus is the one canonical form of a status file. A pass compares
+// these bytes to decide whether anything changed.
+func marshalStatus(s *Status) ([]byte, error) {
+	b, err := yaml.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("writing status of %s: %w", s.Name, err)
+	}
+	return b, nil
+}
+
+// ParseStatus reads a status file.
+func ParseStatus(data []byte) (*Status, error) {
+	var s Status
+	if err := yaml.UnmarshalStrict(data, &s); err != nil {
+		return nil, fmt.Errorf("reading status: %w", err)
+	}
+	if s.Kind != StatusKind || s.Name == "" {
+		return nil, fmt.Errorf("reading status: not an %s document", StatusKind)
+	}
+	return &s, nil
+}
+
+func equalStatus(a, b *Status) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, err1 := marshalStatus(a)
+	y, err2 := marshalStatus(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
