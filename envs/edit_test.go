@@ -1,0 +1,204 @@
+package envs
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// handFile is the kind of file people write: comments, blank lines, quoting
+// and shorthand that the canonical form would not use.
+const handFile = `# yaml-language-server: $schema=../schemas/environment.schema.json
+# Long-lived demo for the sales team.
+apiVersion: envwick.dev/v1alpha1
+kind: Environment
+metadata:
+  name: sales-demo  # do not rename: linked from the wiki
+
+spec:
+  owner:
+    mattermost: jane.doe   # ping her first
+  installation:
+    # 10.5 is the ESR the customer runs
+    version: '10.5.0'
+    size: miniHA
+    annotations:
+      - sales
+      - demo   # keep
+    env: {MM_X: "1"}
+
+  lifecycle:
+    keep: true          # never hibernate
+    hibernateAfterIdle: 1w
+`
+
+func TestEdit(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(e *Environment)
+		// replacements turn handFile into the expected output, so each case
+		// states exactly which text changes and that nothing else does.
+		replacements []string
+	}{
+		{
+			name:         "nothing changes",
+			change:       func(e *Environment) {},
+			replacements: nil,
+		},
+		{
+			name:         "one scalar keeps its quotes and comment above",
+			change:       func(e *Environment) { e.Spec.Installation.Version = "10.6.0" },
+			replacements: []string{"version: '10.5.0'", "version: '10.6.0'"},
+		},
+		{
+			name:         "a value with a line comment keeps the comment",
+			change:       func(e *Environment) { e.Spec.Owner.Mattermost = "john.doe" },
+			replacements: []string{"mattermost: jane.doe   # ping", "mattermost: john.doe   # ping"},
+		},
+		{
+			name:         "an equal value in another spelling is left alone",
+			change:       func(e *Environment) { e.Spec.Lifecycle.HibernateAfterIdle = NewDuration(7 * 24 * time.Hour) },
+			replacements: nil,
+		},
+		{
+			name:         "a changed duration",
+			change:       func(e *Environment) { e.Spec.Lifecycle.HibernateAfterIdle = NewDuration(3 * 24 * time.Hour) },
+			replacements: []string{"hibernateAfterIdle: 1w", "hibernateAfterIdle: 3d"},
+		},
+		{
+			name:         "a new field goes after its predecessor",
+			change:       func(e *Environment) { e.Spec.State = StateHibernated },
+			replacements: []string{"    env: {MM_X: \"1\"}\n", "    env: {MM_X: \"1\"}\n  state: hibernated\n"},
+		},
+		{
+			name:         "a new first field goes before the others",
+			change:       func(e *Environment) { e.Spec.Owner.GitHub = "jdoe" },
+			replacements: []string{"  owner:\n", "  owner:\n    github: jdoe\n"},
+		},
+		{
+			name:         "a new mapping",
+			change:       func(e *Environment) { e.Labels = map[string]string{"team": "sales"} },
+			replacements: []string{"linked from the wiki\n", "linked from the wiki\n  labels:\n    team: sales\n"},
+		},
+		{
+			name:         "a removed field takes its line",
+			change:       func(e *Environment) { e.Spec.Lifecycle.Keep = false },
+			replacements: []string{"    keep: true          # never hibernate\n", ""},
+		},
+		{
+			name:         "list items are added and changed in place",
+			change:       func(e *Environment) { e.Spec.Installation.Annotations = []string{"sales", "demo-2", "extra"} },
+			replacements: []string{"      - demo   # keep\n", "      - demo-2   # keep\n      - extra\n"},
+		},
+		{
+			name:         "list items are removed",
+			change:       func(e *Environment) { e.Spec.Installation.Annotations = []string{"sales"} },
+			replacements: []string{"      - demo   # keep\n", ""},
+		},
+		{
+			name:         "flow collections stay flow",
+			change:       func(e *Environment) { e.Spec.Installation.Env["MM_Y"] = "yes" },
+			replacements: []string{`{MM_X: "1"}`, `{MM_X: "1", MM_Y: yes}`},
+		},
+		{
+			name: "a removed block with its children",
+			change: func(e *Environment) {
+				e.Spec.Lifecycle = Lifecycle{}
+			},
+			replacements: []string{"  lifecycle:\n    keep: true          # never hibernate\n    hibernateAfterIdle: 1w\n", ""},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := Parse("environments/sales-demo.yaml", []byte(handFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.change(e)
+			got, err := Edit([]byte(handFile), e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := handFile
+			for i := 0; i+1 < len(tt.replacements); i += 2 {
+				if !strings.Contains(want, tt.replacements[i]) {
+					t.Fatalf("test replacement %q does not apply", tt.replacements[i])
+				}
+				want = strings.Replace(want, tt.replacements[i], tt.replacements[i+1], 1)
+			}
+			if string(got) != want {
+				t.Fatalf("edit differs:\n%s", lineDiff(want, string(got)))
+			}
+			back, err := Parse("environments/sales-demo.yaml", got)
+			if err != nil {
+				t.Fatalf("edited file does not parse: %v", err)
+			}
+			if a, b := mustMarshal(t, back), mustMarshal(t, e); a != b {
+				t.Fatalf("edited file reads back differently:\n%s", lineDiff(b, a))
+			}
+		})
+	}
+}
+
+func TestEditOneFieldChangesOneLine(t *testing.T) {
+	e, err := Parse("", []byte(handFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Spec.Installation.Size = "1000users"
+	got, err := Edit([]byte(handFile), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := strings.Split(handFile, "\n"), strings.Split(string(got), "\n")
+	if len(before) != len(after) {
+		t.Fatalf("line count changed:\n%s", got)
+	}
+	var changed []int
+	for i := range before {
+		if before[i] != after[i] {
+			changed = append(changed, i+1)
+		}
+	}
+	if len(changed) != 1 || changed[0] != 14 || after[13] != "    size: 1000users" {
+		t.Fatalf("changed lines %v:\n%s", changed, got)
+	}
+}
+
+func TestEditFallsBackToCanonical(t *testing.T) {
+	e := fullEnvironment()
+	canonical := mustMarshal(t, e)
+	for _, original := range []string{"", "not: [valid", "- a list\n", "{apiVersion: x}\n", "a: 1\n---\nb: 2\n"} {
+		got, err := Edit([]byte(original), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != canonical {
+			t.Errorf("Edit(%q) did not fall back to Marshal:\n%s", original, got)
+		}
+	}
+}
+
+func TestEditRepairsStrayFields(t *testing.T) {
+	original := handFile + "status:\n  lastError: boom\nextra: field\n"
+	e, err := Parse("", []byte(handFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Edit([]byte(original), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != handFile {
+		t.Fatalf("fields that do not belong should go, the rest stay:\n%s", lineDiff(handFile, string(got)))
+	}
+}
+
+func mustMarshal(t *testing.T, e *Environment) string {
+	t.Helper()
+	b, err := Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
