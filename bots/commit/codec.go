@@ -1,18 +1,14 @@
 package commit
 
 import (
-	"encoding/json"
 	"fmt"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/envwick/envwick/envs"
 )
 
 // The functions below are the only places the Committer reads, writes and
-// checks environment files.
-// TODO: switch marshal and edit to envs.Marshal and envs.Edit as soon as
-// package envs provides them.
+// checks environment files: all through package envs, so bots write exactly
+// the canonical form and refuse exactly what the reconciler would refuse.
 
 func parse(path string, data []byte) (*envs.Environment, error) { return envs.Parse(path, data) }
 
@@ -23,25 +19,12 @@ func validate(e *envs.Environment) envs.Problems {
 	return envs.Validate(e)
 }
 
-func marshal(e *envs.Environment) ([]byte, error) {
-	out := e.DeepCopy()
-	out.APIVersion, out.Kind = envs.APIVersion, envs.Kind
-	data, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, err
-	}
-	delete(doc, "status")
-	if md, ok := doc["metadata"].(map[string]any); ok {
-		delete(md, "creationTimestamp")
-	}
-	return yaml.Marshal(doc)
-}
+// marshal writes a new file in the canonical form.
+func marshal(e *envs.Environment) ([]byte, error) { return envs.Marshal(e) }
 
-func edit(_ []byte, e *envs.Environment) ([]byte, error) { return marshal(e) }
+// edit rewrites an existing file, keeping what people wrote (comments,
+// layout) wherever the content is unchanged.
+func edit(original []byte, e *envs.Environment) ([]byte, error) { return envs.Edit(original, e) }
 
 // validName checks an environment name before anything is read: it becomes
 // a file name and a DNS label.

@@ -363,3 +363,34 @@ func TestLedgerForgetsOldestAndCompacts(t *testing.T) {
 		t.Fatalf("after reopen: len %d", l.Len())
 	}
 }
+
+func TestUpdateKeepsHandWrittenComments(t *testing.T) {
+	ctx := context.Background()
+	hand := `apiVersion: envwick.dev/v1alpha1
+kind: Environment
+metadata:
+  name: demo # the sales demo, keep it tidy
+spec:
+  owner:
+    github: jane
+  # Bigger than usual: the demo has many users.
+  installation:
+    size: miniHA
+    version: "10.5.0"
+`
+	repo := &memRepo{files: map[string][]byte{"environments/team/demo.yaml": []byte(hand)}}
+	c := New(repo, Options{})
+	res, err := c.Update(ctx, jane, "demo", Keep(true))
+	if err != nil || !res.Changed {
+		t.Fatalf("update: %+v, %v", res, err)
+	}
+	if res.Path != "environments/team/demo.yaml" {
+		t.Errorf("path = %s", res.Path)
+	}
+	got := string(repo.files["environments/team/demo.yaml"])
+	for _, want := range []string{"# the sales demo, keep it tidy", "# Bigger than usual", "keep: true", `version: "10.5.0"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("edited file lost %q:\n%s", want, got)
+		}
+	}
+}
