@@ -24,8 +24,9 @@ import (
 type Config struct {
 	// Owner marks the installations this envwick may change. Required.
 	Owner Owner
-	// Defaults are applied to every environment (through envs.WithDefaults).
-	Defaults Defaults
+	// Defaults are applied to every environment, through envs.WithDefaults
+	// only (default envs.DefaultDefaults()).
+	Defaults envs.Defaults
 	// Guard is the mass-deletion guard.
 	Guard GuardPolicy
 	// Housekeeping bounds idle and hibernated environments.
@@ -50,6 +51,9 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.Defaults == (envs.Defaults{}) {
+		c.Defaults = envs.DefaultDefaults()
+	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 10
 	}
@@ -250,7 +254,7 @@ func (r *Reconciler) loadDesired(ctx context.Context, commit string) (map[string
 			key := d.Blob
 			e, ok := r.defaulted[key]
 			if !ok || key == "" {
-				e = withDefaults(d.Env, r.cfg.Defaults)
+				e = envs.WithDefaults(d.Env, r.cfg.Defaults)
 			}
 			cache[key] = e
 			d.Env = e
