@@ -1,0 +1,137 @@
+package reconciler
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Runner runs passes for as long as its context lasts: periodically (with
+// jitter), at once when a trigger fires (an in-process commit, a push
+// webhook, a provisioner state change), one at a time. Triggers that arrive
+// during a pass coalesce into one more pass.
+type Runner struct {
+	Reconciler *Reconciler
+	// Interval between periodic passes (default 1 minute), each shortened
+	// or lengthened by up to Jitter of itself (default 0.1).
+	Interval time.Duration
+	Jitter   float64
+	// Commits, when set, wakes the runner on each in-process commit (the
+	// store's Subscribe).
+	Commits <-chan string
+	// PassOptions apply to every pass.
+	PassOptions PassOptions
+	Logger      *slog.Logger
+
+	once    sync.Once
+	kick    chan string
+	ready   atomic.Bool
+	passes  atomic.Int64
+	lastErr atomic.Pointer[string]
+}
+
+func (r *Runner) init() {
+	r.once.Do(func() {
+		r.kick = make(chan string, 1)
+		if r.Interval <= 0 {
+			r.Interval = time.Minute
+		}
+		if r.Jitter <= 0 {
+			r.Jitter = 0.1
+		}
+		if r.Logger == nil {
+			r.Logger = slog.Default()
+		}
+	})
+}
+
+// Trigger asks for a pass as soon as possible. It never blocks: a pass
+// already asked for covers this one too.
+func (r *Runner) Trigger(reason string) {
+	r.init()
+	select {
+	case r.kick <- reason:
+	default:
+	}
+}
+
+// Ready reports whether a pass has completed since the runner started.
+func (r *Runner) Ready() bool { return r.ready.Load() }
+
+// Passes counts the passes run.
+func (r *Runner) Passes() int64 { return r.passes.Load() }
+
+// LastError is the error of the last pass, or "".
+func (r *Runner) LastError() string {
+	if p := r.lastErr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Run runs passes until ctx ends. A failed pass is logged and retried at
+// the next trigger or tick.
+func (r *Runner) Run(ctx context.Context) error {
+	r.init()
+	commits := r.Commits
+	timer := time.NewTimer(0) // a first pass at once
+	defer timer.Stop()
+	for {
+		reason := ""
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+			reason = "periodic"
+		case reason = <-r.kick:
+		case c, ok := <-commits:
+			if !ok {
+				commits = nil
+				continue
+			}
+			reason = "commit " + short(c)
+		}
+		r.runPass(ctx, reason)
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(r.next())
+	}
+}
+
+func (r *Runner) runPass(ctx context.Context, reason string) {
+	start := time.Now()
+	res, err := r.Reconciler.Pass(ctx, r.PassOptions)
+	r.passes.Add(1)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		msg := err.Error()
+		r.lastErr.Store(&msg)
+		r.Logger.ErrorContext(ctx, "pass failed", "trigger", reason, "error", err)
+		return
+	}
+	empty := ""
+	r.lastErr.Store(&empty)
+	r.ready.Store(true)
+	level := slog.LevelDebug
+	if res.Plan.Changes() > 0 || len(res.Errors) > 0 || res.StatusWritten {
+		level = slog.LevelInfo
+	}
+	r.Logger.Log(ctx, level, "pass done", "trigger", reason, "commit", short(res.Plan.Commit),
+		"changes", res.Plan.Changes(), "errors", len(res.Errors), "statusWritten", res.StatusWritten,
+		"housekept", res.Housekept, "duration", time.Since(start).Round(time.Millisecond))
+}
+
+// next is the jittered interval to the next periodic pass.
+func (r *Runner) next() time.Duration {
+	f := 1 + r.Jitter*(2*rand.Float64()-1)
+	return time.Duration(float64(r.Interval) * f)
+}
