@@ -18,6 +18,15 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
+# Regenerate the JSON Schema of environment files from the Go types in envs/.
+schema:
+	$(GO) run ./schemas/gen -envs envs -o schemas/environment.schema.json
+
+# End-to-end tests against the real peers (Mattermost Cloud provisioner,
+# Mattermost server, PostgreSQL), built once and cached: see docs/e2e.md.
+e2e:
+	bash e2e/run.sh
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
