@@ -47,7 +47,8 @@ bundled provisioner simulator, nothing to configure.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(
-	// Subcommands are added here, one constructor per file.
+		// Subcommands are added here, one constructor per file.
+		newValidateCmd(),
 	)
 	return root
 }
