@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -229,10 +230,40 @@ func fieldsOf(t reflect.Type) []field {
 	return out
 }
 
+// allowedFieldsTable holds allowedFields for every struct type reachable
+// from Environment, computed once: reflecting over struct tags on every
+// decode would cost as much as parsing the YAML.
+var allowedFieldsTable = sync.OnceValue(func() map[reflect.Type][]field {
+	table := map[reflect.Type][]field{}
+	var visit func(t reflect.Type)
+	visit = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if _, done := table[t]; done || t.Kind() != reflect.Struct || t == timeType || t == durationType {
+			return
+		}
+		fs := computeAllowedFields(t)
+		table[t] = fs
+		for _, f := range fs {
+			visit(t.FieldByIndex(f.index).Type)
+		}
+	}
+	visit(envType)
+	return table
+})
+
 // allowedFields lists the fields a file may set on struct type t: all of
 // them, except metadata (name, labels, annotations) and the environment's
 // status (written by the reconciler on its own branch).
 func allowedFields(t reflect.Type) []field {
+	if fs, ok := allowedFieldsTable()[t]; ok {
+		return fs
+	}
+	return computeAllowedFields(t)
+}
+
+func computeAllowedFields(t reflect.Type) []field {
 	fs := fieldsOf(t)
 	switch t {
 	case objectMetaType:
