@@ -1,6 +1,7 @@
 package envs
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -201,4 +202,57 @@ func mustMarshal(t *testing.T, e *Environment) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestEditManyChanges applies every combination of a set of changes to the
+// hand-written samples: each result must be an in-place edit (no fallback
+// to the canonical form, so comments survive) that reads back as the
+// target environment.
+func TestEditManyChanges(t *testing.T) {
+	changes := []func(e *Environment){
+		func(e *Environment) { e.Spec.Installation.Version = "11.0.0" },
+		func(e *Environment) { e.Spec.Installation.Size = "" },
+		func(e *Environment) { e.Spec.Installation.Annotations = append(e.Spec.Installation.Annotations, "new-one") },
+		func(e *Environment) { e.Spec.Installation.Annotations = nil },
+		func(e *Environment) { e.Spec.Installation.Env = map[string]string{"MM_Z": "z"} },
+		func(e *Environment) { e.Spec.Lifecycle = Lifecycle{TTL: NewDuration(48 * time.Hour)} },
+		func(e *Environment) { e.Spec.Source = Source{Chat: &ChatSource{User: "jane.doe", Channel: "c1"}} },
+		func(e *Environment) { e.Spec.Owner.Email = "jane@example.com" },
+		func(e *Environment) { e.Labels = nil },
+		func(e *Environment) { e.Spec.Suspend = true },
+	}
+	for _, name := range []string{"handFile", "sales-demo"} {
+		original := []byte(handFile)
+		if name != "handFile" {
+			var err error
+			if original, err = os.ReadFile("examples/environments/sales-demo.yaml"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for mask := 0; mask < 1<<len(changes); mask += 7 { // a spread of combinations
+			e, err := Parse("", original)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, change := range changes {
+				if mask&(1<<i) != 0 {
+					change(e)
+				}
+			}
+			out, err := editInPlace(original, e)
+			if err != nil {
+				t.Fatalf("%s, changes %b: no in-place edit: %v", name, mask, err)
+			}
+			back, err := Parse("", out)
+			if err != nil {
+				t.Fatalf("%s, changes %b: %v\n%s", name, mask, err, out)
+			}
+			if a, b := mustMarshal(t, back), mustMarshal(t, e); a != b {
+				t.Fatalf("%s, changes %b: reads back differently:\n%s", name, mask, lineDiff(b, a))
+			}
+			if !strings.Contains(string(out), "# ") {
+				t.Fatalf("%s, changes %b: comments lost:\n%s", name, mask, out)
+			}
+		}
+	}
 }

@@ -154,6 +154,16 @@ func TestParseProblems(t *testing.T) {
 			want: []string{`12:3: spec.source: sets pullRequest and chat; keep at most one`},
 		},
 		{
+			name: "no spec",
+			data: validFile[:strings.Index(validFile, "spec:")],
+			want: []string{`2:1: spec: is missing; an environment needs at least spec.owner with github or mattermost`},
+		},
+		{
+			name: "empty spec points at its key",
+			data: validFile[:strings.Index(validFile, "spec:")] + "spec:\n",
+			want: []string{`8:1: spec: is missing`},
+		},
+		{
 			name: "owner needs github or mattermost",
 			data: edit("    github: jane-doe\n    mattermost: jane.doe\n", "    email: jane@example.com\n"),
 			want: []string{`9:3: spec.owner: needs github or mattermost (or both)`},

@@ -2,6 +2,7 @@ package envs
 
 import (
 	"net/mail"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -91,6 +92,10 @@ func validateMetadata(fs *findings, e *Environment, p fieldPath) {
 }
 
 func validateSpec(fs *findings, s *EnvironmentSpec, p fieldPath) {
+	if reflect.ValueOf(*s).IsZero() {
+		fs.add(p, "is missing; an environment needs at least spec.owner with github or mattermost")
+		return
+	}
 	validateOwner(fs, &s.Owner, p.key("owner"))
 	validateSource(fs, &s.Source, p.key("source"))
 	validateInstallation(fs, &s.Installation, p.key("installation"))
