@@ -212,7 +212,9 @@ func TestEditManyChanges(t *testing.T) {
 	changes := []func(e *Environment){
 		func(e *Environment) { e.Spec.Installation.Version = "11.0.0" },
 		func(e *Environment) { e.Spec.Installation.Size = "" },
-		func(e *Environment) { e.Spec.Installation.Annotations = append(e.Spec.Installation.Annotations, "new-one") },
+		func(e *Environment) {
+			e.Spec.Installation.Annotations = append(e.Spec.Installation.Annotations, "new-one")
+		},
 		func(e *Environment) { e.Spec.Installation.Annotations = nil },
 		func(e *Environment) { e.Spec.Installation.Env = map[string]string{"MM_Z": "z"} },
 		func(e *Environment) { e.Spec.Lifecycle = Lifecycle{TTL: NewDuration(48 * time.Hour)} },
