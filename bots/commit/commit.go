@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/envs/store"
 )
 
 // Trailer keys written on every bot commit. Requested-by, Source and Delivery
@@ -277,11 +278,11 @@ func (c *Committer) do(ctx context.Context, m Meta, name, verb string, want desi
 	}
 
 	var out Result
-	change := Change{
+	change := store.Change{
 		Message:  message(verb, name, m),
-		Author:   m.Actor,
+		Author:   store.Signature{Name: m.Actor.Name, Email: m.Actor.Email},
 		Trailers: trailers(m),
-		Apply: func(tx Tree) error {
+		Apply: func(tx *store.Tx) error {
 			out = res
 			p, cur, err := readEnvironment(tx, name)
 			if err != nil {
@@ -296,9 +297,10 @@ func (c *Committer) do(ctx context.Context, m Meta, name, verb string, want desi
 			}
 			if next == nil {
 				if cur == nil {
-					return ErrNoChange
+					return store.ErrNoChange
 				}
-				return tx.Delete(out.Path)
+				tx.Delete(out.Path)
+				return nil
 			}
 			next.Name = name
 			if problems := validate(next); len(problems) > 0 {
@@ -310,35 +312,36 @@ func (c *Committer) do(ctx context.Context, m Meta, name, verb string, want desi
 				if err != nil {
 					return fmt.Errorf("writing environment %s: %w", name, err)
 				}
-				return tx.Write(out.Path, data)
+				tx.Write(out.Path, data)
+				return nil
 			}
-			orig, err := tx.Read(p)
-			if err != nil {
-				return fmt.Errorf("reading %s: %w", p, err)
-			}
+			orig, _ := tx.Read(p)
 			data, err := edit(orig, next)
 			if err != nil {
 				return fmt.Errorf("editing %s: %w", p, err)
 			}
 			if string(orig) == string(data) {
-				return ErrNoChange
+				return store.ErrNoChange
 			}
-			return tx.Write(p, data)
+			tx.Write(p, data)
+			return nil
 		},
 	}
-	commit, err := c.repo.Commit(ctx, change)
+	sr, err := c.repo.Commit(ctx, change)
 	if err != nil {
 		if permanent(err) && m.Delivery != "" {
 			c.record(ctx, m.Delivery)
 		}
 		return out, err
 	}
-	out.Commit = commit
-	out.Changed = commit != ""
+	if !sr.NoChange {
+		out.Commit = sr.Commit
+		out.Changed = true
+	}
 	if m.Delivery != "" {
 		c.record(ctx, m.Delivery)
 	}
-	c.log.InfoContext(ctx, "environment change", "environment", name, "verb", verb, "commit", commit,
+	c.log.InfoContext(ctx, "environment change", "environment", name, "verb", verb, "commit", out.Commit,
 		"actor", m.Login, "delivery", m.Delivery)
 	return out, nil
 }
@@ -372,17 +375,14 @@ func (c *Committer) record(ctx context.Context, id string) {
 // readEnvironment finds the environment's file and parses it. A file that
 // does not parse is an error: a bot must not overwrite what a person wrote
 // and broke; the person fixes it in a pull request.
-func readEnvironment(tx Tree, name string) (string, *envs.Environment, error) {
-	p, ok, err := tx.FindEnvironment(name)
-	if err != nil {
-		return "", nil, fmt.Errorf("finding environment %s: %w", name, err)
-	}
+func readEnvironment(tx *store.Tx, name string) (string, *envs.Environment, error) {
+	p, ok := tx.FindEnvironment(name)
 	if !ok {
 		return "", nil, nil
 	}
-	data, err := tx.Read(p)
-	if err != nil {
-		return "", nil, fmt.Errorf("reading %s: %w", p, err)
+	data, ok := tx.Read(p)
+	if !ok {
+		return "", nil, fmt.Errorf("reading %s: found but unreadable", p)
 	}
 	e, err := parse(p, data)
 	if err != nil {
@@ -403,13 +403,13 @@ func message(verb, name string, m Meta) string {
 	return subject + "\n\n" + m.Reason
 }
 
-func trailers(m Meta) []Trailer {
-	var ts []Trailer
+func trailers(m Meta) []store.Trailer {
+	var ts []store.Trailer
 	add := func(k, v string) {
 		// Trailers are one line each; a value must not smuggle in another.
 		v = strings.Join(strings.Fields(v), " ")
 		if v != "" {
-			ts = append(ts, Trailer{Key: k, Value: v})
+			ts = append(ts, store.Trailer{Key: k, Value: v})
 		}
 	}
 	req := m.Login

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,66 +12,15 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/envwick/envwick/bots/commit/committest"
 	"github.com/envwick/envwick/envs"
 )
 
-// memRepo is an envs repository in memory: each Commit applies its change to
-// a copy of the tree and keeps it only when Apply succeeds and changed
-// something, like the store does.
-type memRepo struct {
-	mu      sync.Mutex
-	files   map[string][]byte
-	commits []Change
+func newRepo(t *testing.T, files map[string]string) *committest.Repo {
+	return committest.New(t, files)
 }
 
-type memTree struct {
-	files   map[string][]byte
-	changed bool
-}
-
-func (t *memTree) Read(p string) ([]byte, error) {
-	d, ok := t.files[p]
-	if !ok {
-		return nil, fmt.Errorf("%s: not found", p)
-	}
-	return d, nil
-}
-func (t *memTree) Write(p string, d []byte) error { t.files[p] = d; t.changed = true; return nil }
-func (t *memTree) Delete(p string) error          { delete(t.files, p); t.changed = true; return nil }
-func (t *memTree) FindEnvironment(name string) (string, bool, error) {
-	for p := range t.files {
-		if strings.HasPrefix(p, "environments/") && strings.TrimSuffix(filepath.Base(p), ".yaml") == name {
-			return p, true, nil
-		}
-	}
-	return "", false, nil
-}
-
-func (r *memRepo) Commit(_ context.Context, c Change) (string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.files == nil {
-		r.files = map[string][]byte{}
-	}
-	t := &memTree{files: maps.Clone(r.files)}
-	if err := c.Apply(t); errors.Is(err, ErrNoChange) {
-		return "", nil
-	} else if err != nil {
-		return "", err
-	}
-	if !t.changed {
-		return "", nil
-	}
-	r.files = t.files
-	r.commits = append(r.commits, c)
-	return fmt.Sprintf("c%d", len(r.commits)), nil
-}
-
-func (r *memRepo) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.commits)
-}
+func count(t *testing.T, r *committest.Repo) int { return len(r.Commits(t)) }
 
 func testEnv(name string) *envs.Environment {
 	return &envs.Environment{
@@ -95,7 +43,7 @@ var jane = Meta{
 func withDelivery(m Meta, id string) Meta { m.Delivery = id; return m }
 
 func TestCreateWritesFileAuthorAndTrailers(t *testing.T) {
-	repo := &memRepo{}
+	repo := newRepo(t, nil)
 	c := New(repo, Options{})
 	res, err := c.Create(context.Background(), withDelivery(jane, "d-1"), testEnv("repo-pr-1"))
 	if err != nil {
@@ -104,23 +52,31 @@ func TestCreateWritesFileAuthorAndTrailers(t *testing.T) {
 	if !res.Changed || res.Commit == "" || res.Path != "environments/repo-pr-1.yaml" {
 		t.Fatalf("result = %+v", res)
 	}
-	got := repo.commits[0]
-	if got.Author != jane.Actor {
+	got := repo.Commits(t)[0]
+	if got.Author.Name != jane.Actor.Name || got.Author.Email != jane.Actor.Email {
 		t.Errorf("author = %v", got.Author)
 	}
-	want := []Trailer{
-		{TrailerRequestedBy, "jane"},
-		{TrailerSource, "https://github.com/org/repo/pull/1"},
-		{TrailerDelivery, "d-1"},
-		{TrailerCommand, `label "Setup Cloud Test Server"`},
+	if got.Committer.Name != committest.Bot.Name {
+		t.Errorf("committer = %v", got.Committer)
 	}
-	if fmt.Sprint(got.Trailers) != fmt.Sprint(want) {
-		t.Errorf("trailers = %v, want %v", got.Trailers, want)
+	for k, v := range map[string]string{
+		TrailerRequestedBy: "jane",
+		TrailerSource:      "https://github.com/org/repo/pull/1",
+		TrailerDelivery:    "d-1",
+		TrailerCommand:     `label "Setup Cloud Test Server"`,
+	} {
+		if got := committest.Trailer(got, k); got != v {
+			t.Errorf("trailer %s = %q, want %q", k, got, v)
+		}
 	}
 	if !strings.HasPrefix(got.Message, "Create environment repo-pr-1") {
 		t.Errorf("message = %q", got.Message)
 	}
-	e, err := parse(res.Path, repo.files[res.Path])
+	data, _ := repo.File(t, res.Path)
+	if !strings.HasPrefix(data, envs.SchemaComment) {
+		t.Errorf("not canonical:\n%s", data)
+	}
+	e, err := parse(res.Path, []byte(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,18 +113,17 @@ func TestNothingCommittedWhen(t *testing.T) {
 		}, func(err error) bool { var inv *InvalidError; return errors.As(err, &inv) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			repo := &memRepo{}
+			repo := newRepo(t, nil)
 			c := New(repo, Options{})
 			if _, err := c.Create(ctx, jane, testEnv("a")); err != nil {
 				t.Fatal(err)
 			}
-			before := maps.Clone(repo.files)
 			res, err := tc.run(c)
 			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !tc.wantErr(err) {
 				t.Fatalf("error = %v", err)
 			}
-			if res.Changed || repo.count() != 1 || !maps.EqualFunc(before, repo.files, func(a, b []byte) bool { return string(a) == string(b) }) {
-				t.Fatalf("something was committed: %+v, %d commits", res, repo.count())
+			if res.Changed || count(t, repo) != 1 {
+				t.Fatalf("something was committed: %+v, %d commits", res, count(t, repo))
 			}
 		})
 	}
@@ -176,7 +131,7 @@ func TestNothingCommittedWhen(t *testing.T) {
 
 func TestUpdateAndDelete(t *testing.T) {
 	ctx := context.Background()
-	repo := &memRepo{}
+	repo := newRepo(t, nil)
 	c := New(repo, Options{})
 	if _, err := c.Create(ctx, jane, testEnv("a")); err != nil {
 		t.Fatal(err)
@@ -197,17 +152,17 @@ func TestUpdateAndDelete(t *testing.T) {
 	if err != nil || !res.Changed {
 		t.Fatalf("delete: %+v, %v", res, err)
 	}
-	if _, ok := repo.files["environments/a.yaml"]; ok {
+	if _, ok := repo.File(t, "environments/a.yaml"); ok {
 		t.Fatal("file still there")
 	}
-	if !strings.HasPrefix(repo.commits[len(repo.commits)-1].Message, "Delete environment a") {
-		t.Errorf("message = %q", repo.commits[len(repo.commits)-1].Message)
+	if msg := repo.Commits(t)[0].Message; !strings.HasPrefix(msg, "Delete environment a") {
+		t.Errorf("message = %q", msg)
 	}
 }
 
 func TestUpsertRecreates(t *testing.T) {
 	ctx := context.Background()
-	repo := &memRepo{}
+	repo := newRepo(t, nil)
 	c := New(repo, Options{})
 	create := func() *envs.Environment { return testEnv("a") }
 	res, err := c.Upsert(ctx, jane, "a", create, SetVersion("", "def456"))
@@ -227,7 +182,7 @@ func TestDeliverySeenBeforeChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo := &memRepo{}
+	repo := newRepo(t, nil)
 	c := New(repo, Options{Ledger: ledger})
 	m := withDelivery(jane, "d-1")
 	if _, err := c.Create(ctx, m, testEnv("a")); err != nil {
@@ -236,7 +191,7 @@ func TestDeliverySeenBeforeChangesNothing(t *testing.T) {
 	// Replays of a non-idempotent command: extend twice would move the
 	// expiry twice.
 	ext := withDelivery(jane, "d-2")
-	extend := Extend(24*time.Hour, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 0)
+	extend := Extend(24*time.Hour, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), week)
 	if res, err := c.Update(ctx, ext, "a", extend); err != nil || !res.Changed {
 		t.Fatalf("extend: %+v, %v", res, err)
 	}
@@ -256,8 +211,8 @@ func TestDeliverySeenBeforeChangesNothing(t *testing.T) {
 	if res, err := c.Update(ctx, ext, "a", extend); err != nil || !res.Duplicate {
 		t.Fatalf("replayed extend after restart: %+v, %v", res, err)
 	}
-	if repo.count() != 2 {
-		t.Fatalf("%d commits, want 2", repo.count())
+	if count(t, repo) != 2 {
+		t.Fatalf("%d commits, want 2", count(t, repo))
 	}
 	// A permanent refusal is remembered too; a replay is not tried again.
 	bad := withDelivery(jane, "d-3")
@@ -271,13 +226,13 @@ func TestDeliverySeenBeforeChangesNothing(t *testing.T) {
 
 func TestConcurrentSameDeliveryCommitsOnce(t *testing.T) {
 	ctx := context.Background()
-	repo := &memRepo{}
+	repo := newRepo(t, nil)
 	c := New(repo, Options{})
 	if _, err := c.Create(ctx, jane, testEnv("a")); err != nil {
 		t.Fatal(err)
 	}
 	m := withDelivery(jane, "same")
-	extend := Extend(time.Hour, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 0)
+	extend := Extend(time.Hour, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), week)
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -289,8 +244,8 @@ func TestConcurrentSameDeliveryCommitsOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if repo.count() != 2 {
-		t.Fatalf("%d commits, want 2", repo.count())
+	if count(t, repo) != 2 {
+		t.Fatalf("%d commits, want 2", count(t, repo))
 	}
 }
 
@@ -310,6 +265,7 @@ func TestExtend(t *testing.T) {
 		{"past expiry counts from now", envs.Lifecycle{ExpiresAt: at(-time.Hour)}, 24 * time.Hour, 0, at(24 * time.Hour), 0, false},
 		{"ttl grows", envs.Lifecycle{TTL: envs.NewDuration(72 * time.Hour)}, 24 * time.Hour, 0, nil, 96 * time.Hour, false},
 		{"default ttl grows", envs.Lifecycle{}, 48 * time.Hour, 7 * 24 * time.Hour, nil, 9 * 24 * time.Hour, false},
+		{"no lifetime stays so", envs.Lifecycle{}, 48 * time.Hour, 0, nil, 0, false},
 		{"zero refused", envs.Lifecycle{}, 0, 0, nil, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -325,6 +281,9 @@ func TestExtend(t *testing.T) {
 			lc := e.Spec.Lifecycle
 			if tc.wantExp != nil && (lc.ExpiresAt == nil || !lc.ExpiresAt.Equal(tc.wantExp)) {
 				t.Errorf("expiresAt = %v, want %v", lc.ExpiresAt, tc.wantExp)
+			}
+			if tc.wantExp == nil && tc.wantTTL == 0 && (lc.TTL != nil || lc.ExpiresAt != nil) {
+				t.Errorf("lifecycle set: %+v", lc)
 			}
 			if tc.wantTTL != 0 && (lc.TTL == nil || lc.TTL.Duration != tc.wantTTL) {
 				t.Errorf("ttl = %v, want %v", lc.TTL, tc.wantTTL)
@@ -378,7 +337,7 @@ spec:
     size: miniHA
     version: "10.5.0"
 `
-	repo := &memRepo{files: map[string][]byte{"environments/team/demo.yaml": []byte(hand)}}
+	repo := newRepo(t, map[string]string{"environments/team/demo.yaml": hand})
 	c := New(repo, Options{})
 	res, err := c.Update(ctx, jane, "demo", Keep(true))
 	if err != nil || !res.Changed {
@@ -387,10 +346,12 @@ spec:
 	if res.Path != "environments/team/demo.yaml" {
 		t.Errorf("path = %s", res.Path)
 	}
-	got := string(repo.files["environments/team/demo.yaml"])
+	got, _ := repo.File(t, "environments/team/demo.yaml")
 	for _, want := range []string{"# the sales demo, keep it tidy", "# Bigger than usual", "keep: true", `version: "10.5.0"`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("edited file lost %q:\n%s", want, got)
 		}
 	}
 }
+
+const week = 7 * 24 * time.Hour

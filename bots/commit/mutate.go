@@ -32,7 +32,8 @@ func SetState(s envs.PowerState) Mutation {
 // Extend pushes the environment's end of life back by d from now: an
 // explicit expiry moves to max(now, expiry)+d; without one, the TTL grows by
 // d from its current value, or from defaultTTL when unset (the fleet default
-// the reconciler would apply).
+// the reconciler would apply). With neither, the environment has no fixed
+// end and nothing changes.
 func Extend(d time.Duration, now time.Time, defaultTTL time.Duration) Mutation {
 	return func(e *envs.Environment) error {
 		if d <= 0 {
@@ -50,6 +51,11 @@ func Extend(d time.Duration, now time.Time, defaultTTL time.Duration) Mutation {
 		ttl := defaultTTL
 		if lc.TTL != nil {
 			ttl = lc.TTL.Duration
+		}
+		if ttl == 0 {
+			// No fixed end of life: only idleness ends it, and the
+			// activity of asking restarts that clock. Nothing to write.
+			return nil
 		}
 		lc.TTL = envs.NewDuration(ttl + d)
 		return nil
