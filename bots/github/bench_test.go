@@ -1,0 +1,119 @@
+package githubbot
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/envwick/envwick/bots/commit/committest"
+	"github.com/envwick/envwick/envs/store"
+	"github.com/envwick/envwick/envs/store/gittest"
+)
+
+// BenchmarkWebhookBurst sends 1,000 label events (1,000 pull requests) at
+// once to a bot whose envs repository is pushed over smart HTTP to
+// git-http-backend on loopback, then sends every event again. It fails
+// unless: every event gets exactly one commit, at most 100 pushes carry
+// them, the 99th percentile reply is under 1 s, and the re-sent events make
+// no commit. Run with: make bench (or go test -run XXX -bench
+// WebhookBurst -benchtime 1x ./bots/github/).
+func BenchmarkWebhookBurst(b *testing.B) {
+	const events = 1000
+	for range b.N {
+		b.StopTimer()
+		root := b.TempDir()
+		bare := gittest.InitBare(b, root, "envs.git")
+		git := gittest.StartHTTP(b, root, "")
+		repo := committest.Open(b, store.Options{URL: git.URL("envs.git"), Dir: b.TempDir()}, bare, nil)
+		r := newRig(b, rigOptions{repo: repo, dataDir: b.TempDir()})
+		bodies := make([][]byte, events)
+		ids := make([]string, events)
+		for i := range events {
+			bodies[i] = example(b, "pull_request.labeled.0").withLabel(LabelCloud).withNumber(i + 1).bytes(b)
+			ids[i] = newDelivery()
+		}
+		pushesBefore := git.ReceivePacks()
+		b.StartTimer()
+
+		start := time.Now()
+		latencies := burst(b, r.url, ids, bodies, http.StatusAccepted)
+		r.wait()
+		elapsed := time.Since(start)
+
+		b.StopTimer()
+		commits := len(repo.Commits(b))
+		pushes := git.ReceivePacks() - pushesBefore
+		p50, p99, worst := percentile(latencies, 50), percentile(latencies, 99), slices.Max(latencies)
+		b.ReportMetric(float64(p99.Milliseconds()), "p99-reply-ms")
+		b.ReportMetric(float64(p50.Milliseconds()), "p50-reply-ms")
+		b.ReportMetric(float64(pushes), "pushes")
+		b.ReportMetric(float64(commits), "commits")
+		b.ReportMetric(elapsed.Seconds(), "all-committed-s")
+		b.Logf("%d events: p50 %s, p99 %s, max %s reply; %d commits in %d pushes; all committed and fed back in %s",
+			events, p50, p99, worst, commits, pushes, elapsed.Round(time.Millisecond))
+		if commits != events {
+			b.Fatalf("%d commits, want exactly %d", commits, events)
+		}
+		if pushes > 100 {
+			b.Fatalf("%d pushes, want at most 100", pushes)
+		}
+		if p99 >= time.Second {
+			b.Fatalf("99th percentile reply %s, want under 1s", p99)
+		}
+
+		// Every event again, as GitHub redelivers (same delivery IDs):
+		// refused as seen before. Then with new IDs (someone re-labels):
+		// already in place. Neither commits.
+		burst(b, r.url, ids, bodies, http.StatusOK)
+		fresh := make([]string, events)
+		for i := range fresh {
+			fresh[i] = newDelivery()
+		}
+		burst(b, r.url, fresh, bodies, http.StatusAccepted)
+		r.wait()
+		if n := len(repo.Commits(b)); n != commits {
+			b.Fatalf("re-sent events made %d commits, want none", n-commits)
+		}
+		r.stop()
+	}
+}
+
+// burst posts every body at once and returns each reply's latency.
+func burst(b testing.TB, url string, ids []string, bodies [][]byte, want int) []time.Duration {
+	latencies := make([]time.Duration, len(bodies))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []string
+	ready := make(chan struct{})
+	for i := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-ready
+			t0 := time.Now()
+			code, body := send(b, url, "pull_request", ids[i], bodies[i])
+			latencies[i] = time.Since(t0)
+			if code != want {
+				mu.Lock()
+				failures = append(failures, fmt.Sprintf("event %d: %d %s", i, code, body))
+				mu.Unlock()
+			}
+		}()
+	}
+	close(ready)
+	wg.Wait()
+	if len(failures) > 0 {
+		b.Fatalf("%d replies not %d, first: %s", len(failures), want, failures[0])
+	}
+	return latencies
+}
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(i, len(s))-1)]
+}

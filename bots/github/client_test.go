@@ -1,0 +1,103 @@
+package githubbot
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"strings"
+	"testing"
+	"time"
+
+	gh "github.com/google/go-github/v57/github"
+
+	"github.com/envwick/envwick/bots/github/fakegithub"
+)
+
+func TestAppAuthUsesInstallationTokens(t *testing.T) {
+	fake := fakegithub.New()
+	t.Cleanup(fake.Close)
+	fake.SetInstallation("org/one", 41)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	clients, err := NewClients(Access{BaseURL: fake.BaseURL(), AppID: 7, PrivateKey: pemKey, InstallationID: 99, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct{ repo, wantToken string }{
+		{"org/one", "ghs_installation_41"},   // looked up with the app JWT
+		{"org/other", "ghs_installation_99"}, // not found: the configured default
+	} {
+		cl, err := clients.For(ctx, tc.repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner, name, _ := strings.Cut(tc.repo, "/")
+		if _, _, err := cl.Issues.CreateComment(ctx, owner, name, 1, &gh.IssueComment{Body: gh.String("hi")}); err != nil {
+			t.Fatal(err)
+		}
+		reqs := fake.Requests()
+		if got := reqs[len(reqs)-1].Auth; got != "token "+tc.wantToken {
+			t.Errorf("%s: Authorization = %q, want token %s", tc.repo, got, tc.wantToken)
+		}
+	}
+	// An event's installation is remembered: no lookup.
+	clients.Remember("org/third", 5)
+	cl, _ := clients.For(ctx, "org/third")
+	cl.Issues.CreateComment(ctx, "org", "third", 1, &gh.IssueComment{Body: gh.String("hi")})
+	reqs := fake.Requests()
+	if got := reqs[len(reqs)-1].Auth; got != "token ghs_installation_5" {
+		t.Errorf("remembered installation: Authorization = %q", got)
+	}
+	if _, err := NewClients(Access{AppID: 7}); err == nil {
+		t.Error("app without key accepted")
+	}
+	if _, err := NewClients(Access{}); err == nil {
+		t.Error("no credentials accepted")
+	}
+}
+
+func TestRateLimitBeyondMaxWaitReturned(t *testing.T) {
+	fake := fakegithub.New()
+	t.Cleanup(fake.Close)
+	clients, err := NewClients(Access{BaseURL: fake.BaseURL(), Token: "t", MaxRetryWait: time.Second, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.InjectLimits(time.Hour, fakegithub.Secondary)
+	cl, _ := clients.For(context.Background(), "org/repo")
+	start := time.Now()
+	_, _, err = cl.Issues.CreateComment(context.Background(), "org", "repo", 1, &gh.IssueComment{Body: gh.String("hi")})
+	if err == nil {
+		t.Fatal("want the rate limit error")
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Error("waited although the wait exceeds MaxRetryWait")
+	}
+	if n := len(fake.Requests()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestEnvironmentName(t *testing.T) {
+	for _, tc := range []struct {
+		repo   string
+		number int
+		want   string
+	}{
+		{"mattermost/mattermost", 31337, "mattermost-pr-31337"},
+		{"Codertocat/Hello-World", 2, "hello-world-pr-2"},
+		{"org/mattermost-plugin_calls.v2", 5, "mattermost-plugin-calls-v2-pr-5"},
+		{"org/" + strings.Repeat("a", 80), 123, strings.Repeat("a", 56) + "-pr-123"},
+		{"org/___", 1, "repo-pr-1"},
+	} {
+		if got := EnvironmentName(tc.repo, tc.number); got != tc.want || len(got) > 63 {
+			t.Errorf("EnvironmentName(%q, %d) = %q, want %q", tc.repo, tc.number, got, tc.want)
+		}
+	}
+}

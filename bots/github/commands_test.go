@@ -1,0 +1,170 @@
+package githubbot
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	gh "github.com/google/go-github/v57/github"
+
+	"github.com/envwick/envwick/envs"
+)
+
+// statusTable answers /env status from a map.
+type statusTable map[string]envs.EnvironmentStatus
+
+func (s statusTable) EnvironmentStatus(_ context.Context, name string) (envs.EnvironmentStatus, bool, error) {
+	st, ok := s[name]
+	return st, ok, nil
+}
+
+func TestParseCommand(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	for _, tc := range []struct {
+		line    string
+		wantErr string
+		check   func(t *testing.T, c *command, o cmdOptions, args []string)
+	}{
+		{line: "/env create", check: func(t *testing.T, c *command, o cmdOptions, _ []string) {
+			if c.name != "create" || o.size != "" || o.env != nil {
+				t.Errorf("got %s %+v", c.name, o)
+			}
+		}},
+		{line: "/env create --size miniHA --env MM_A=1 --env MM_B=", check: func(t *testing.T, c *command, o cmdOptions, _ []string) {
+			if o.size != "miniHA" || o.env["MM_A"] != "1" || o.env["MM_B"] != "" || len(o.env) != 2 {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{line: "/env extend 3d", check: func(t *testing.T, c *command, _ cmdOptions, args []string) {
+			if c.name != "extend" || len(args) != 1 || args[0] != "3d" {
+				t.Errorf("got %s %v", c.name, args)
+			}
+		}},
+		{line: "/env", wantErr: "needs a command"},
+		{line: "/env destroy", wantErr: "unknown command `destroy`"},
+		{line: "/env create --colour red", wantErr: "flag provided but not defined: -colour"},
+		{line: "/env create --size huge", wantErr: "valid sizes: miniSingleton"},
+		{line: "/env update --env NOEQUALS", wantErr: "want KEY=VALUE"},
+		{line: "/env extend", wantErr: "takes 1 argument"},
+		{line: "/env extend 1d 2d", wantErr: "takes 1 argument"},
+		{line: "/env delete now", wantErr: "takes no arguments"},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			c, o, args, err := r.bot.parseCommand(tc.line)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c, o, args)
+		})
+	}
+}
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	help := r.bot.Help()
+	for name := range r.bot.commands {
+		if !strings.Contains(help, "`/env "+name) {
+			t.Errorf("help misses %s:\n%s", name, help)
+		}
+	}
+	for label := range DefaultTemplates() {
+		if !strings.Contains(help, label) {
+			t.Errorf("help misses label %q", label)
+		}
+	}
+}
+
+func TestCommentCommands(t *testing.T) {
+	const number = 7
+	prName := EnvironmentName(repoName, number)
+	path := "environments/" + prName + ".yaml"
+	r := newRig(t, rigOptions{config: func(c *Config) { c.DefaultTTL = 7 * 24 * time.Hour }, status: statusTable{prName: {
+		Installation: &envs.InstallationStatus{State: "stable", URL: "https://hello-world-pr-7.test.mattermost.cloud", Version: headSHA},
+	}}})
+	r.gh.SetPull(repoName, &gh.PullRequest{
+		Number: gh.Int(number), State: gh.String("open"),
+		HTMLURL: gh.String("https://github.com/Codertocat/Hello-World/pull/7"),
+		User:    &gh.User{Login: gh.String("octocat"), ID: gh.Int64(583231)},
+		Head:    &gh.PullRequestBranch{SHA: gh.String(headSHA), Repo: &gh.Repository{FullName: gh.String(repoName)}},
+		Base:    &gh.PullRequestBranch{Repo: &gh.Repository{FullName: gh.String(repoName)}},
+	})
+	r.gh.SetPermission(repoName, "writer", "write")
+	r.gh.SetPermission(repoName, "reader", "read")
+
+	comment := func(login, body string) string {
+		t.Helper()
+		before := len(r.comments(number))
+		r.send("issue_comment", example(t, "issue_comment.created.0").onPR(number, login, body))
+		cs := r.comments(number)
+		var added []string
+		for _, c := range cs[min(before, len(cs)):] {
+			added = append(added, c.GetBody())
+		}
+		return strings.Join(added, "\n---\n")
+	}
+	file := func() string { s, _ := r.repo.File(t, path); return s }
+
+	if got := comment("writer", "/env help"); !strings.Contains(got, "/env extend DURATION") {
+		t.Errorf("help reply = %q", got)
+	}
+	if got := comment("writer", "/env bogus"); !strings.Contains(got, "unknown command `bogus`") || !strings.Contains(got, "/env create") {
+		t.Errorf("unknown command reply = %q", got)
+	}
+	if got := comment("reader", "/env create"); !strings.Contains(got, "needs write access") || r.commits() != 0 {
+		t.Errorf("reader create: reply %q, %d commits", got, r.commits())
+	}
+	if got := comment("writer", "just a comment mentioning /env create in the middle"); got != "" || r.commits() != 0 {
+		t.Errorf("prose answered: %q", got)
+	}
+
+	comment("writer", "/env create --size miniHA --env MM_FEATUREFLAGS_X=true")
+	if f := file(); !strings.Contains(f, "size: miniHA") || !strings.Contains(f, "MM_FEATUREFLAGS_X: \"true\"") || !strings.Contains(f, "github: octocat") {
+		t.Fatalf("create:\n%s", f)
+	}
+	if c := r.repo.Commits(t)[0]; c.Author.Name != "writer" || !strings.Contains(c.Message, "Command: /env create --size miniHA") {
+		t.Errorf("create commit:\n%s %s", c.Author, c.Message)
+	}
+	if got := comment("writer", "/env create"); !strings.Contains(got, "exists already") {
+		t.Errorf("second create reply = %q", got)
+	}
+	comment("writer", "/env update --env MM_FEATUREFLAGS_X= --env MM_LOGSETTINGS_CONSOLELEVEL=DEBUG")
+	if f := file(); strings.Contains(f, "MM_FEATUREFLAGS_X") || !strings.Contains(f, "MM_LOGSETTINGS_CONSOLELEVEL: DEBUG") {
+		t.Errorf("update:\n%s", f)
+	}
+	n := r.commits()
+	if got := comment("writer", "/env update"); !strings.Contains(got, "nothing to change") || r.commits() != n {
+		t.Errorf("no-op update: %q, %d commits", got, r.commits())
+	}
+	if got := comment("writer", "/env extend soon"); !strings.Contains(got, "Use forms like 36h") {
+		t.Errorf("bad extend reply = %q", got)
+	}
+	if got := comment("writer", "/env extend 3d"); !strings.Contains(got, "extended by 3d") {
+		t.Errorf("extend reply = %q", got)
+	}
+	if f := file(); !strings.Contains(f, "ttl: 10d") {
+		t.Errorf("extend did not move the lifetime:\n%s", f)
+	}
+	if got := comment("reader", "/env status"); !strings.Contains(got, "state: stable") || !strings.Contains(got, "https://hello-world-pr-7.test.mattermost.cloud") {
+		t.Errorf("status reply = %q", got)
+	}
+	comment("writer", "/env delete")
+	if _, ok := r.repo.File(t, path); ok {
+		t.Error("still there after /env delete")
+	}
+	if got := comment("writer", "/env delete"); !strings.Contains(got, "no test server") {
+		t.Errorf("second delete reply = %q", got)
+	}
+	// Two commands in one comment: both run, each with its own commit.
+	n = r.commits()
+	comment("writer", "/env create\n/env extend 1d")
+	if r.commits() != n+2 {
+		t.Errorf("two commands made %d commits", r.commits()-n)
+	}
+}

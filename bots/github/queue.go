@@ -1,0 +1,270 @@
+package githubbot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The webhook reply must be quick (GitHub gives up after 10 s) but a commit
+// waits for a push, so the endpoint accepts an event into a queue and
+// replies 202; lanes work the queue. The queue is:
+//
+//   - durable: with a data directory each accepted event is first written to
+//     a spool file, removed only once handled, and a restart handles what is
+//     left in the spool, in arrival order;
+//   - ordered per pull request: events of one pull request go to one lane,
+//     in arrival order, so "labeled" is never overtaken by "unlabeled";
+//   - parallel across pull requests: many lanes commit at once, and the store
+//     pushes the commits that arrive during a push together;
+//   - bounded: beyond MaxQueued events the endpoint answers 503 rather than
+//     accept what it might not keep.
+
+// DefaultLanes is how many events are handled at once.
+const DefaultLanes = 64
+
+// DefaultMaxQueued bounds the events accepted but not yet handled.
+const DefaultMaxQueued = 10_000
+
+// job is one accepted event.
+type job struct {
+	Seq      uint64          `json:"seq"`
+	Event    string          `json:"event"`
+	Delivery string          `json:"delivery"`
+	Key      string          `json:"key"`
+	Payload  json.RawMessage `json:"payload"`
+	Received time.Time       `json:"received"`
+
+	file string
+}
+
+// errQueueFull: the queue holds MaxQueued events.
+var errQueueFull = errors.New("event queue full")
+
+type queue struct {
+	dir     string
+	max     int
+	handle  func(context.Context, *job) error
+	log     *slog.Logger
+	retries []time.Duration
+
+	mu      sync.Mutex
+	seq     uint64
+	lanes   []*lane
+	pending int
+	idle    chan struct{} // closed when pending reaches zero
+}
+
+type lane struct {
+	mu     sync.Mutex
+	jobs   []*job
+	signal chan struct{}
+}
+
+func newQueue(dir string, lanes, maxQueued int, handle func(context.Context, *job) error, log *slog.Logger) (*queue, error) {
+	q := &queue{dir: dir, max: maxQueued, handle: handle, log: log, idle: make(chan struct{}),
+		retries: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}}
+	close(q.idle)
+	for range lanes {
+		q.lanes = append(q.lanes, &lane{signal: make(chan struct{}, 1)})
+	}
+	if dir == "" {
+		return q, nil
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "failed"), 0o755); err != nil {
+		return nil, fmt.Errorf("creating event spool: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading event spool: %w", err)
+	}
+	// File names start with a zero-padded sequence number: name order is
+	// arrival order.
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading spooled event: %w", err)
+		}
+		var j job
+		if err := json.Unmarshal(data, &j); err != nil {
+			// A file cut short by a crash while it was written was never
+			// acknowledged to GitHub; set it aside.
+			log.Warn("spooled event unreadable; set aside", "file", p, "error", err)
+			_ = os.Rename(p, filepath.Join(dir, "failed", e.Name()))
+			continue
+		}
+		j.file = p
+		q.seq = max(q.seq, j.Seq)
+		q.push(&j)
+	}
+	return q, nil
+}
+
+// add accepts an event: spooled first when durable, then queued.
+func (q *queue) add(j *job) error {
+	q.mu.Lock()
+	if q.pending >= q.max {
+		q.mu.Unlock()
+		return errQueueFull
+	}
+	q.seq++
+	j.Seq = q.seq
+	q.mu.Unlock()
+	if q.dir != "" {
+		data, err := json.Marshal(j)
+		if err != nil {
+			return fmt.Errorf("spooling event: %w", err)
+		}
+		name := fmt.Sprintf("%020d-%s.json", j.Seq, safeFileName(j.Delivery))
+		tmp := filepath.Join(q.dir, "."+name)
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			return fmt.Errorf("spooling event: %w", err)
+		}
+		j.file = filepath.Join(q.dir, name)
+		if err := os.Rename(tmp, j.file); err != nil {
+			return fmt.Errorf("spooling event: %w", err)
+		}
+	}
+	q.push(j)
+	return nil
+}
+
+func (q *queue) push(j *job) {
+	q.mu.Lock()
+	if q.pending == 0 {
+		q.idle = make(chan struct{})
+	}
+	q.pending++
+	q.mu.Unlock()
+	h := fnv.New32a()
+	h.Write([]byte(j.Key))
+	l := q.lanes[int(h.Sum32()%uint32(len(q.lanes)))]
+	l.mu.Lock()
+	l.jobs = append(l.jobs, j)
+	l.mu.Unlock()
+	select {
+	case l.signal <- struct{}{}:
+	default:
+	}
+}
+
+// run works the lanes until ctx ends.
+func (q *queue) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, l := range q.lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q.work(ctx, l)
+		}()
+	}
+	wg.Wait()
+}
+
+func (q *queue) work(ctx context.Context, l *lane) {
+	for {
+		l.mu.Lock()
+		var j *job
+		if len(l.jobs) > 0 {
+			j = l.jobs[0]
+			l.jobs = slices.Delete(l.jobs, 0, 1)
+		}
+		l.mu.Unlock()
+		if j == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-l.signal:
+				continue
+			}
+		}
+		if !q.process(ctx, j) {
+			return // shutting down: the spool keeps the event for next time
+		}
+		q.mu.Lock()
+		q.pending--
+		if q.pending == 0 {
+			close(q.idle)
+		}
+		q.mu.Unlock()
+	}
+}
+
+// process handles one event, retrying transient failures with growing
+// waits. It returns false when ctx ended first.
+func (q *queue) process(ctx context.Context, j *job) bool {
+	for attempt := 0; ; attempt++ {
+		err := q.handle(ctx, j)
+		if err == nil {
+			q.done(j, "")
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if attempt >= len(q.retries) {
+			q.log.ErrorContext(ctx, "event failed; set aside", "delivery", j.Delivery, "event", j.Event, "error", err)
+			q.done(j, "failed")
+			return true
+		}
+		q.log.WarnContext(ctx, "event failed; retrying", "delivery", j.Delivery, "event", j.Event, "error", err, "in", q.retries[attempt])
+		t := time.NewTimer(q.retries[attempt])
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+// done removes the spool file, or moves it into sub to keep it for people.
+func (q *queue) done(j *job, sub string) {
+	if j.file == "" {
+		return
+	}
+	var err error
+	if sub == "" {
+		err = os.Remove(j.file)
+	} else {
+		err = os.Rename(j.file, filepath.Join(q.dir, sub, filepath.Base(j.file)))
+	}
+	if err != nil {
+		q.log.Warn("clearing spooled event", "file", j.file, "error", err)
+	}
+}
+
+// wait blocks until every accepted event is handled or ctx ends.
+func (q *queue) wait(ctx context.Context) error {
+	q.mu.Lock()
+	idle := q.idle
+	q.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func safeFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s)
+}
