@@ -21,6 +21,10 @@ import (
 	"github.com/envwick/envwick/envs"
 )
 
+// WebhookPath is where envwick serve and dev mount the bot's webhook
+// endpoint; point the GitHub App's (or repository's) webhook URL at it.
+const WebhookPath = "/webhooks/github-bot"
+
 // ActivityRecorder hears that someone used an environment (a push to its
 // pull request, a command about it); reconciler.Activity implements it.
 type ActivityRecorder interface {
