@@ -279,7 +279,9 @@ func computeAllowedFields(t reflect.Type) []field {
 func rejectedMessage(t reflect.Type, name string) string {
 	switch {
 	case t == envType && name == "status":
-		return "status is written by the reconciler on the envwick/status branch, never in an environment file; remove it"
+		return "is written by the reconciler on the envwick/status branch, never in an environment file; remove it"
+	case name == "<<":
+		return "merge keys (<<) are not supported; write the fields out"
 	case t == objectMetaType:
 		for _, f := range fieldsOf(t) {
 			if f.name == name {

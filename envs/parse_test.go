@@ -184,7 +184,12 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "status belongs to the reconciler",
 			data: validFile + "status:\n  lastError: x\n",
-			want: []string{`27:1: status: status is written by the reconciler on the envwick/status branch`},
+			want: []string{`27:1: status: is written by the reconciler on the envwick/status branch`},
+		},
+		{
+			name: "merge key",
+			data: edit("  owner:\n", "  owner:\n    <<: {github: x}\n"),
+			want: []string{`10:5: spec.owner["<<"]: merge keys (<<) are not supported; write the fields out`},
 		},
 		{
 			name: "duplicate key",
