@@ -55,7 +55,7 @@ type feedback struct {
 	b *Bot
 
 	mu       sync.Mutex
-	comments map[string]int64  // environment -> comment ID
+	comments map[string]int64  // "owner/repo#n<marker>" -> comment ID
 	statuses map[string]string // repo@sha/context -> state|description|target last posted
 	pending  int
 	idle     chan struct{}
@@ -225,54 +225,61 @@ func (f *feedback) render(u update) string {
 }
 
 // setComment edits the environment's comment in place, creating it the
-// first time. The comment ID is cached; after a restart the marker finds it.
+// first time.
 func (f *feedback) setComment(ctx context.Context, ref prRef, body string) error {
-	cl, err := f.b.gh.For(ctx, ref.Repo)
+	return f.setMarkedComment(ctx, ref.Repo, ref.Number, Marker(ref.Name), body)
+}
+
+// setMarkedComment edits the bot's comment that starts with marker,
+// creating it the first time. The comment ID is cached; after a restart the
+// marker finds it.
+func (f *feedback) setMarkedComment(ctx context.Context, repoName string, number int, marker, body string) error {
+	cl, err := f.b.gh.For(ctx, repoName)
 	if err != nil {
 		return err
 	}
-	owner, repo, _ := strings.Cut(ref.Repo, "/")
+	owner, repo, _ := strings.Cut(repoName, "/")
+	key := fmt.Sprintf("%s#%d%s", repoName, number, marker)
 	f.mu.Lock()
-	id := f.comments[ref.Name]
+	id := f.comments[key]
 	f.mu.Unlock()
 	if id == 0 {
-		if id, err = f.findComment(ctx, cl, owner, repo, ref); err != nil {
+		if id, err = f.findComment(ctx, cl, owner, repo, number, marker); err != nil {
 			return err
 		}
 	}
 	if id != 0 {
 		_, resp, err := cl.Issues.EditComment(ctx, owner, repo, id, &gh.IssueComment{Body: gh.String(body)})
 		if err == nil {
+			f.mu.Lock()
+			f.comments[key] = id
+			f.mu.Unlock()
 			return nil
 		}
 		if resp == nil || resp.StatusCode != 404 {
-			return fmt.Errorf("editing comment on %s#%d: %w", ref.Repo, ref.Number, err)
+			return fmt.Errorf("editing comment on %s#%d: %w", repoName, number, err)
 		}
 		// Someone deleted the comment: write a new one.
 	}
-	c, _, err := cl.Issues.CreateComment(ctx, owner, repo, ref.Number, &gh.IssueComment{Body: gh.String(body)})
+	c, _, err := cl.Issues.CreateComment(ctx, owner, repo, number, &gh.IssueComment{Body: gh.String(body)})
 	if err != nil {
-		return fmt.Errorf("commenting on %s#%d: %w", ref.Repo, ref.Number, err)
+		return fmt.Errorf("commenting on %s#%d: %w", repoName, number, err)
 	}
 	f.mu.Lock()
-	f.comments[ref.Name] = c.GetID()
+	f.comments[key] = c.GetID()
 	f.mu.Unlock()
 	return nil
 }
 
-func (f *feedback) findComment(ctx context.Context, cl *gh.Client, owner, repo string, ref prRef) (int64, error) {
-	marker := Marker(ref.Name)
+func (f *feedback) findComment(ctx context.Context, cl *gh.Client, owner, repo string, number int, marker string) (int64, error) {
 	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
 	for {
-		cs, resp, err := cl.Issues.ListComments(ctx, owner, repo, ref.Number, opts)
+		cs, resp, err := cl.Issues.ListComments(ctx, owner, repo, number, opts)
 		if err != nil {
-			return 0, fmt.Errorf("listing comments on %s#%d: %w", ref.Repo, ref.Number, err)
+			return 0, fmt.Errorf("listing comments on %s/%s#%d: %w", owner, repo, number, err)
 		}
 		for _, c := range cs {
 			if strings.HasPrefix(c.GetBody(), marker) {
-				f.mu.Lock()
-				f.comments[ref.Name] = c.GetID()
-				f.mu.Unlock()
 				return c.GetID(), nil
 			}
 		}

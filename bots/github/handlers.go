@@ -17,6 +17,7 @@ import (
 
 func (b *Bot) registerHandlers() {
 	b.Handle("pull_request", "environments for labeled pull requests", b.onPullRequest)
+	b.Handle("pull_request", "validate and plan on envs repository pull requests", b.onEnvsPullRequest)
 	b.Handle("issue_comment", "/env commands", b.onIssueComment)
 }
 

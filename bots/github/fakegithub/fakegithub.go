@@ -8,10 +8,12 @@
 package fakegithub
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,7 +58,9 @@ type Server struct {
 	retryAfter   time.Duration
 	requests     []Request
 	remaining    int
-	installs     map[string]int64 // "owner/repo" -> installation ID
+	installs     map[string]int64            // "owner/repo" -> installation ID
+	files        map[string][]*gh.CommitFile // "owner/repo#n" -> changed files
+	contents     map[string]string           // "owner/repo@ref:path" -> content
 }
 
 // New starts a fake on 127.0.0.1 on a free port.
@@ -71,6 +75,8 @@ func New() *Server {
 		retryAfter:   time.Second,
 		remaining:    5000,
 		installs:     map[string]int64{},
+		files:        map[string][]*gh.CommitFile{},
+		contents:     map[string]string{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", s.listComments)
@@ -86,6 +92,8 @@ func New() *Server {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{user}/permission", s.getPermission)
 	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.installationToken)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.repoInstallation)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/files", s.listFiles)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.getContents)
 	s.Server = httptest.NewServer(s.limited(mux))
 	return s
 }
@@ -105,6 +113,21 @@ func (s *Server) SetPermission(repo, user, permission string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.permissions[repo+":"+user] = permission
+}
+
+// SetFiles sets the files a pull request changes (filename and status:
+// added, modified, removed, renamed).
+func (s *Server) SetFiles(repo string, number int, files ...*gh.CommitFile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files[repo+"#"+strconv.Itoa(number)] = files
+}
+
+// SetContent sets a file's content at a ref (a commit SHA or branch).
+func (s *Server) SetContent(repo, ref, path, content string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contents[repo+"@"+ref+":"+path] = content
 }
 
 // SetInstallation says which app installation serves repo.
@@ -464,4 +487,31 @@ func (s *Server) repoInstallation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, gh.Installation{ID: gh.Int64(id)})
+}
+
+func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) {
+	n, ok := intValue(w, r, "number")
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	files := s.files[repoOf(r)+"#"+strconv.FormatInt(n, 10)]
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, files)
+}
+
+func (s *Server) getContents(w http.ResponseWriter, r *http.Request) {
+	p := r.PathValue("path")
+	s.mu.Lock()
+	c, ok := s.contents[repoOf(r)+"@"+r.URL.Query().Get("ref")+":"+p]
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	writeJSON(w, http.StatusOK, gh.RepositoryContent{
+		Type: gh.String("file"), Path: gh.String(p), Name: gh.String(path.Base(p)),
+		Encoding: gh.String("base64"), Content: gh.String(base64.StdEncoding.EncodeToString([]byte(c))),
+		Size: gh.Int(len(c)),
+	})
 }
