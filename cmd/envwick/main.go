@@ -50,6 +50,7 @@ bundled provisioner simulator, nothing to configure.`,
 		// Subcommands are added here, one constructor per file.
 		newValidateCmd(),
 		newProvisionerSimCmd(),
+		newMattermostCmd(),
 	)
 	return root
 }

@@ -1,0 +1,134 @@
+package mattermost
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/envwick/envwick/bots/mattermost/cloudcmd"
+	"github.com/envwick/envwick/envs"
+)
+
+// The buttons an expiry notice carries. Each is a command like any other,
+// run for the person the notice went to.
+const (
+	buttonExtend = "extend"
+	buttonKeep   = "keep"
+	buttonDelete = "delete"
+)
+
+// Context keys of a button. The server sends the context back verbatim on a
+// click; the signature proves the bot made it and binds it to one action,
+// environment, person and deadline.
+const (
+	ctxAction = "action"
+	ctxEnv    = "env"
+	ctxUser   = "user"
+	ctxExpiry = "expiry"
+	ctxSig    = "sig"
+)
+
+// sign returns the HMAC of a button's context under the configured key.
+func (b *Bot) sign(action, env, user, expiry string) string {
+	m := hmac.New(sha256.New, b.cfg.ActionKey)
+	// NUL separators: none of the fields can contain one, so no two
+	// different contexts sign the same bytes.
+	for _, f := range []string{"envwick-action-v1", action, env, user, expiry} {
+		m.Write([]byte(f))
+		m.Write([]byte{0})
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// buttons returns the Extend, Keep and Delete now buttons for an expiry
+// notice, or none when buttons are not configured.
+func (b *Bot) buttons(env, userID string, deadline time.Time) []*model.PostAction {
+	if len(b.cfg.ActionKey) == 0 || b.cfg.PublicURL == "" {
+		return nil
+	}
+	expiry := strconv.FormatInt(deadline.Unix(), 10)
+	button := func(action, label, style string) *model.PostAction {
+		return &model.PostAction{
+			Id: action, Type: model.PostActionTypeButton, Name: label, Style: style,
+			Integration: &model.PostActionIntegration{
+				URL: b.cfg.PublicURL + ActionsPath,
+				Context: map[string]any{
+					ctxAction: action, ctxEnv: env, ctxUser: userID, ctxExpiry: expiry,
+					ctxSig: b.sign(action, env, userID, expiry),
+				},
+			},
+		}
+	}
+	return []*model.PostAction{
+		button(buttonExtend, "Extend "+envs.FormatDuration(b.cfg.ButtonExtension), "primary"),
+		button(buttonKeep, "Keep", "default"),
+		button(buttonDelete, "Delete now", "danger"),
+	}
+}
+
+// serveAction handles a button click: the signed context must verify and
+// the person clicking must be the one the notice was for.
+func (b *Bot) serveAction(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	var req model.PostActionIntegrationRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	str := func(k string) string { s, _ := req.Context[k].(string); return s }
+	action, env, user, expiry, sig := str(ctxAction), str(ctxEnv), str(ctxUser), str(ctxExpiry), str(ctxSig)
+	if len(b.cfg.ActionKey) == 0 || sig == "" ||
+		!hmac.Equal([]byte(sig), []byte(b.sign(action, env, user, expiry))) || req.UserId != user {
+		b.log.WarnContext(r.Context(), "button click refused: bad signature or other user", "remote", r.RemoteAddr)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	unix, err := strconv.ParseInt(expiry, 10, 64)
+	if err != nil {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	reply := func(text string) { writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: text}) }
+	if !b.now().Before(time.Unix(unix, 0)) {
+		reply("This notice has expired; `/cloud info " + env + "` shows where the environment stands.")
+		return
+	}
+	cmd := &cloudcmd.Command{Name: env}
+	text := ""
+	switch action {
+	case buttonExtend:
+		cmd.Verb, cmd.Duration = cloudcmd.Extend, b.cfg.ButtonExtension
+		text = "extend " + env + " " + envs.FormatDuration(b.cfg.ButtonExtension)
+	case buttonKeep:
+		cmd.Verb, text = cloudcmd.Keep, "keep "+env
+	case buttonDelete:
+		cmd.Verb, text = cloudcmd.Delete, "delete "+env
+	default:
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	who, err := b.chat.User(ctx, user)
+	if err != nil {
+		b.log.ErrorContext(ctx, "looking up the person clicking a button", "error", err)
+		reply("Sorry, I could not look you up on Mattermost. Please try again in a moment.")
+		return
+	}
+	if !b.cfg.emailAllowed(who.Email) {
+		reply("Sorry, your account may not use /cloud.")
+		return
+	}
+	// The signature de-duplicates: a second click on the same button does
+	// nothing more.
+	rq := request{Text: text, UserID: user, UserName: who.Username, ChannelID: req.ChannelId,
+		ChannelName: req.ChannelName, TeamID: req.TeamId, TeamDomain: req.TeamName, TriggerID: req.TriggerId}
+	reply(b.perform(ctx, cmd, who, rq, "button:"+sig[:32]))
+}

@@ -1,0 +1,153 @@
+package mattermost
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/reconciler"
+)
+
+var _ reconciler.Notifier = (*Bot)(nil)
+
+// Notify sends the owner of the environment a direct message about the
+// transition. It returns at once; the message (and, for a ready
+// environment, creating accounts on it) happens in the background, see
+// Close.
+func (b *Bot) Notify(ctx context.Context, t reconciler.Transition) {
+	ctx = context.WithoutCancel(ctx)
+	b.work.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := b.notify(ctx, t); err != nil {
+			b.log.ErrorContext(ctx, "direct message not sent", "environment", t.Name, "transition", string(t.Kind), "error", err)
+		}
+	})
+}
+
+// rememberOwner notes who owns an environment, for notices that arrive
+// without its spec (a deleted environment's file is gone).
+func (b *Bot) rememberOwner(name, userID string) {
+	if userID == "" {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.owners[name] = userID
+}
+
+func (b *Bot) knownOwner(name string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.owners[name]
+}
+
+// recipient finds the Mattermost user to tell: the chat user who asked, the
+// Mattermost owner, or the owner remembered from earlier.
+func (b *Bot) recipient(ctx context.Context, t reconciler.Transition) (string, error) {
+	if c := t.Source().Chat; c != nil && c.UserID != "" {
+		return c.UserID, nil
+	}
+	if u := t.Owner().Mattermost; u != "" {
+		p, err := b.chat.UserByUsername(ctx, u)
+		if err != nil {
+			return "", err
+		}
+		return p.ID, nil
+	}
+	return b.knownOwner(t.Name), nil
+}
+
+func (b *Bot) notify(ctx context.Context, t reconciler.Transition) error {
+	to, err := b.recipient(ctx, t)
+	if err != nil || to == "" {
+		return err // no Mattermost owner: another bot tells them
+	}
+	b.rememberOwner(t.Name, to)
+	post := &model.Post{}
+	name := "**" + t.Name + "**"
+	switch t.Kind {
+	case reconciler.TransitionReady:
+		post.Message = b.readyMessage(ctx, t)
+	case reconciler.TransitionUpdated:
+		post.Message = fmt.Sprintf("The update of %s is done.%s", name, link(t.URL()))
+	case reconciler.TransitionFailed:
+		post.Message = fmt.Sprintf(":warning: %s failed: %s", name, firstNonEmpty(t.Message, t.Reason, "no reason given"))
+	case reconciler.TransitionHibernated:
+		post.Message = fmt.Sprintf("%s is hibernated. `/cloud wake-up %s` wakes it up.", name, t.Name)
+	case reconciler.TransitionWokeUp:
+		post.Message = fmt.Sprintf("%s is awake again.%s", name, link(t.URL()))
+	case reconciler.TransitionDeleted:
+		post.Message = fmt.Sprintf("%s is deleted.", name)
+	case reconciler.TransitionExpiring:
+		post.Message = fmt.Sprintf(":hourglass: %s will be deleted at %s (%s).", name, day(t.Deadline), firstNonEmpty(t.Message, t.Reason))
+		if actions := b.buttons(t.Name, to, t.Deadline); actions != nil {
+			model.ParseMessageAttachment(post, []*model.MessageAttachment{{
+				Text:    "Extend it, keep it, or let it go now:",
+				Actions: actions,
+			}})
+		} else {
+			post.Message += fmt.Sprintf(" `/cloud extend %s 3d` or `/cloud keep %s` keeps it longer.", t.Name, t.Name)
+		}
+	default:
+		return nil
+	}
+	return b.chat.DirectMessage(ctx, to, post)
+}
+
+func link(url string) string {
+	if url == "" {
+		return ""
+	}
+	return " " + url
+}
+
+// readyMessage announces a ready environment with its URL and, when the
+// installation's API answers, accounts created on it.
+func (b *Bot) readyMessage(ctx context.Context, t reconciler.Transition) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, ":white_check_mark: **%s** is ready", t.Name)
+	url := t.URL()
+	if url == "" {
+		s.WriteString(".")
+		return s.String()
+	}
+	fmt.Fprintf(&s, ": %s\n", url)
+	creds, err := b.createCredentials(ctx, url)
+	if err != nil {
+		b.log.InfoContext(ctx, "accounts not created on the installation", "environment", t.Name, "error", err)
+	}
+	if len(creds) == 0 {
+		s.WriteString("\nI could not create accounts on it; the first account you create there becomes its system admin.")
+		return s.String()
+	}
+	s.WriteString("\nAccounts I created for you (only in this message; change the passwords if you share the server):\n")
+	for _, c := range creds {
+		role := "user"
+		if c.Admin {
+			role = "system admin"
+		}
+		fmt.Fprintf(&s, "- %s: `%s` / `%s`\n", role, c.Username, c.Password)
+	}
+	return s.String()
+}
+
+// ReconcilerStatus adapts the reconciler's recorded status to StatusReader.
+type ReconcilerStatus struct {
+	R interface {
+		StatusOf(string) *reconciler.Status
+	}
+}
+
+// EnvironmentStatus returns the recorded status of name.
+func (s ReconcilerStatus) EnvironmentStatus(name string) (envs.EnvironmentStatus, bool) {
+	st := s.R.StatusOf(name)
+	if st == nil {
+		return envs.EnvironmentStatus{}, false
+	}
+	return st.Status, true
+}
