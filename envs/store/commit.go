@@ -214,7 +214,9 @@ func (r *Repo) commitBatch(branch string, batch []*request) {
 			r.finish(live, attempt-1)
 			return
 		}
+		started := time.Now()
 		err = r.publish(branch, base, tip, objects)
+		round := time.Since(started)
 		if err == nil {
 			pushes := attempt
 			if r.remote == nil {
@@ -237,7 +239,7 @@ func (r *Repo) commitBatch(branch string, batch []*request) {
 			return
 		}
 		r.log.Debug("push rejected, retrying on the new head", "branch", branch, "attempt", attempt)
-		if !sleep(r.ctx, backoff(attempt)) {
+		if !sleep(r.ctx, backoff(attempt, round)) {
 			failCommitted(live, fmt.Errorf("pushing to %s %s: %w", r.where(), branch, ErrClosed))
 			return
 		}
@@ -292,10 +294,10 @@ func (r *Repo) build(base plumbing.Hash, batch []*request) (plumbing.Hash, []plu
 		if err != nil {
 			return plumbing.ZeroHash, nil, err
 		}
-		tree.written[c] = struct{}{}
+		tree.wrote(c)
 		q.commit, parent, parentTree = c, c, th
 	}
-	return parent, tree.objects(), nil
+	return parent, tree.written, nil
 }
 
 func runApply(apply func(*Tx) error, tx *Tx) (err error) {
@@ -427,14 +429,19 @@ func countCommits(batch []*request) int {
 	return n
 }
 
-// backoff is a jittered exponential delay, so writers that collided do not
-// collide again in lock step.
-func backoff(attempt int) time.Duration {
-	d := time.Second
-	if attempt <= 7 {
-		d = min(20*time.Millisecond<<(attempt-1), d)
+// backoff is a random delay ("full jitter") in a window that doubles with
+// each attempt, starting from how long the failed round took (the push and
+// the fetch after it) and capped at 16 rounds (within 250 ms to 4 s):
+// writers that collided spread out over a time in which each of them can
+// actually push, whether the server answers in milliseconds or in seconds,
+// and none sleeps long after the others are done.
+func backoff(attempt int, round time.Duration) time.Duration {
+	w := max(round, 10*time.Millisecond)
+	limit := min(max(16*w, 250*time.Millisecond), 4*time.Second)
+	for i := 1; i < attempt && w < limit; i++ {
+		w *= 2
 	}
-	return d/2 + rand.N(d/2+1)
+	return rand.N(min(w, limit) + 1)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

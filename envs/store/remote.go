@@ -358,7 +358,7 @@ func pruneTracking(s storage.Storer, heads map[string]plumbing.Hash) error {
 	return nil
 }
 
-func (d *dirRemote) push(ctx context.Context, branch string, old, new plumbing.Hash, _ []plumbing.Hash) error {
+func (d *dirRemote) push(ctx context.Context, branch string, old, new plumbing.Hash, objects []plumbing.Hash) error {
 	dst, err := d.open()
 	if err != nil {
 		return err
@@ -376,8 +376,20 @@ func (d *dirRemote) push(ctx context.Context, branch string, old, new plumbing.H
 	case cur.Hash() != old:
 		return errRejected
 	}
-	if err := copyObjects(ctx, d.local, dst, new); err != nil {
-		return fmt.Errorf("pushing to %s: %w", d.path, err)
+	// The new commits' objects are all that old lacks; write them in the
+	// order they were made (children first) so that a crash leaves no
+	// object without its closure.
+	for _, h := range objects {
+		if dst.HasEncodedObject(h) == nil {
+			continue
+		}
+		obj, err := d.local.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			return fmt.Errorf("pushing to %s: reading object %s: %w", d.path, h, err)
+		}
+		if _, err := dst.SetEncodedObject(obj); err != nil {
+			return fmt.Errorf("pushing to %s: writing object %s: %w", d.path, h, err)
+		}
 	}
 	if old.IsZero() {
 		return d.createBranch(name, new)

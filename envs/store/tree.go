@@ -25,8 +25,10 @@ type batchTree struct {
 	// envs maps environment names to their paths; built on first use and
 	// kept up to date by apply.
 	envs map[string][]string
-	// written is every object stored while building: what a push sends.
-	written map[plumbing.Hash]struct{}
+	// written is every object stored while building, children before the
+	// objects naming them: what a push sends.
+	written []plumbing.Hash
+	seen    map[plumbing.Hash]struct{}
 }
 
 type treeNode struct {
@@ -45,9 +47,9 @@ type treeEntry struct {
 
 func newBatchTree(st storage.Storer, tree plumbing.Hash) *batchTree {
 	return &batchTree{
-		st:      st,
-		root:    &treeNode{hash: tree, loaded: tree.IsZero(), entries: map[string]*treeEntry{}},
-		written: map[plumbing.Hash]struct{}{},
+		st:   st,
+		root: &treeNode{hash: tree, loaded: tree.IsZero(), entries: map[string]*treeEntry{}},
+		seen: map[plumbing.Hash]struct{}{},
 	}
 }
 
@@ -334,8 +336,16 @@ func (b *batchTree) store(t *object.Tree) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("storing tree: %w", err)
 	}
-	b.written[h] = struct{}{}
+	b.wrote(h)
 	return h, nil
+}
+
+// wrote records an object stored for the push.
+func (b *batchTree) wrote(h plumbing.Hash) {
+	if _, ok := b.seen[h]; !ok {
+		b.seen[h] = struct{}{}
+		b.written = append(b.written, h)
+	}
 }
 
 // blob stores a file's content.
@@ -344,17 +354,8 @@ func (b *batchTree) blob(data []byte) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	b.written[h] = struct{}{}
+	b.wrote(h)
 	return h, nil
-}
-
-// objects lists what was written, for a push.
-func (b *batchTree) objects() []plumbing.Hash {
-	out := make([]plumbing.Hash, 0, len(b.written))
-	for h := range b.written {
-		out = append(out, h)
-	}
-	return out
 }
 
 func readBlob(st storage.Storer, h plumbing.Hash) ([]byte, error) {
