@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -82,12 +83,15 @@ func (c *Client) GetInstallation(ctx context.Context, id string) (*Installation,
 // GetInstallationByName returns the live (not deleted) installation with
 // this name, or ErrNotFound.
 func (c *Client) GetInstallationByName(ctx context.Context, name string) (*Installation, error) {
+	// The provisioner stores names lower-cased and matches them exactly.
+	name = strings.ToLower(name)
 	return c.getOne(ctx, ListOptions{Name: name}, "name "+name)
 }
 
 // GetInstallationByDNS returns the live installation with this domain
 // name, or ErrNotFound.
 func (c *Client) GetInstallationByDNS(ctx context.Context, dns string) (*Installation, error) {
+	dns = strings.ToLower(dns)
 	return c.getOne(ctx, ListOptions{DNS: dns}, "domain name "+dns)
 }
 

@@ -529,3 +529,41 @@ func TestRoutesLikeTheProvisioner(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseDoesNotWaitForSlowWebhooks(t *testing.T) {
+	release := make(chan struct{})
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // never answers while the simulator closes
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer func() {
+		close(release)
+		receiver.Close()
+	}()
+	sim, err := New(Options{Timing: &Timing{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _ := sim.Start("127.0.0.1:0")
+	c, _ := provisioner.New(provisioner.Options{URL: url})
+	if _, err := c.CreateWebhook(context.Background(), provisioner.CreateWebhookRequest{OwnerID: "o", URL: receiver.URL}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // several events queue up behind the hanging one
+		if _, err := c.CreateInstallation(context.Background(), request(fmt.Sprintf("slow%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed := make(chan error)
+	go func() { closed <- sim.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(4 * time.Second): // one delivery alone may take 5s
+		t.Fatal("Close waits for webhook deliveries")
+	}
+}

@@ -2,6 +2,7 @@ package provisionersim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,6 +19,10 @@ import (
 // own queue and goroutine, so one slow receiver delays nobody else and each
 // receiver sees its events in order.
 type webhookDispatcher struct {
+	// ctx ends in-flight deliveries on close, so Close never waits for a
+	// slow receiver.
+	ctx     context.Context
+	cancel  context.CancelFunc
 	log     *slog.Logger
 	client  *http.Client
 	mu      sync.Mutex
@@ -35,8 +40,9 @@ type webhookTarget struct {
 const webhookQueue = 4096
 
 func newWebhookDispatcher(log *slog.Logger) *webhookDispatcher {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &webhookDispatcher{
-		log: log, client: &http.Client{Timeout: 5 * time.Second},
+		ctx: ctx, cancel: cancel, log: log, client: &http.Client{Timeout: 5 * time.Second},
 		targets: map[string]*webhookTarget{},
 	}
 }
@@ -73,6 +79,7 @@ func (d *webhookDispatcher) send(p provisioner.WebhookPayload) {
 }
 
 func (d *webhookDispatcher) close() {
+	d.cancel()
 	d.mu.Lock()
 	for id, t := range d.targets {
 		close(t.queue)
@@ -99,7 +106,10 @@ func (d *webhookDispatcher) deliver(t *webhookTarget) {
 			d.log.Error("encoding webhook payload", "error", err)
 			continue
 		}
-		req, err := http.NewRequest(http.MethodPost, t.hook.URL, bytes.NewReader(body))
+		if d.ctx.Err() != nil {
+			continue // closing: drop what is left
+		}
+		req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, t.hook.URL, bytes.NewReader(body))
 		if err != nil {
 			d.log.Error("building webhook request", "webhook", t.hook.ID, "error", err)
 			continue
