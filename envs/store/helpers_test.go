@@ -83,9 +83,11 @@ func transports(t *testing.T) []remote {
 	root := t.TempDir()
 	d := gittest.StartDaemon(t, root)
 	h := gittest.StartHTTP(t, root, "s3cret-token")
+	s := gittest.StartSSH(t, root)
 	return []remote{
 		{name: "git-daemon", bare: gittest.InitBare(t, root, "daemon.git"), url: d.URL("daemon.git")},
 		{name: "smart-http", bare: gittest.InitBare(t, root, "http.git"), url: h.URL("http.git"), auth: store.Auth{Token: "s3cret-token"}, http: h},
+		{name: "ssh", bare: gittest.InitBare(t, root, "ssh.git"), url: s.URL("ssh.git"), auth: store.Auth{SSHKeyFile: s.KeyFile, SSHKnownHostsFile: s.KnownHostsFile}},
 		{name: "file-url", bare: gittest.InitBare(t, root, "file.git"), url: "file://" + filepath.Join(root, "file.git")},
 		{name: "local-path", bare: gittest.InitBare(t, root, "path.git"), url: filepath.Join(root, "path.git")},
 	}

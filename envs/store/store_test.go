@@ -101,6 +101,28 @@ func TestWrongTokenIsRefusedWithoutLeakingIt(t *testing.T) {
 	}
 }
 
+func TestWrongSSHKeyOrHostIsRefused(t *testing.T) {
+	root := t.TempDir()
+	s := gittest.StartSSH(t, root)
+	gittest.InitBare(t, root, "envs.git")
+	otherKey, otherPub := gittest.NewKeyFile(t, t.TempDir())
+	for _, tc := range []struct {
+		name string
+		auth store.Auth
+		want string
+	}{
+		{"unknown client key", store.Auth{SSHKeyFile: otherKey, SSHKnownHostsFile: s.KnownHostsFile}, "unable to authenticate"},
+		{"unexpected host key", store.Auth{SSHKeyFile: s.KeyFile, SSHKnownHostsFile: s.WriteKnownHosts(t, t.TempDir(), otherPub)}, "key mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := store.Open(ctxT(t), store.Options{URL: s.URL("envs.git"), Dir: t.TempDir(), Auth: tc.auth})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open: err = %v; want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestRetryReappliesOnNewHead(t *testing.T) {
 	root := t.TempDir()
 	d := gittest.StartDaemon(t, root)
