@@ -201,7 +201,7 @@ func (s *suite) listWithPaging(t *testing.T) {
 	for i := range n {
 		ids = append(ids, s.mustCreate(t, s.request(s.name(fmt.Sprintf("page%d", i)), owner)).ID)
 	}
-	var paged []string
+	var paged []*provisioner.Installation
 	for page := 0; ; page++ {
 		list, err := s.Client.ListInstallations(ctx, provisioner.ListOptions{OwnerID: owner, Page: page, PerPage: perPage})
 		if err != nil {
@@ -210,16 +210,18 @@ func (s *suite) listWithPaging(t *testing.T) {
 		if want := min(perPage, n-page*perPage); len(list) != max(want, 0) {
 			t.Fatalf("page %d has %d installations, want %d", page, len(list), want)
 		}
-		for _, in := range list {
-			paged = append(paged, in.ID)
-		}
+		paged = append(paged, list...)
 		if len(list) < perPage {
 			break
 		}
 	}
-	// Oldest first, each once.
-	if !slices.Equal(paged, ids) {
-		t.Errorf("paged %v, want creation order %v", paged, ids)
+	// Each once, oldest first (installations created in the same
+	// millisecond may come in either order).
+	if got := idsOf(paged); !sameSet(got, ids) {
+		t.Errorf("paged %v, want %v", got, ids)
+	}
+	if !slices.IsSortedFunc(paged, func(a, b *provisioner.Installation) int { return int(a.CreateAt - b.CreateAt) }) {
+		t.Errorf("pages are not oldest first: %v", paged)
 	}
 	all, err := s.Client.ListAllInstallations(ctx, provisioner.ListOptions{OwnerID: owner, PerPage: perPage})
 	if err != nil || len(all) != n {
@@ -233,7 +235,7 @@ func (s *suite) listWithPaging(t *testing.T) {
 	s.Advance(t, ids[1], provisioner.StateStable)
 	s.Advance(t, ids[4], provisioner.StateStable)
 	stable, err := s.Client.ListAllInstallations(ctx, provisioner.ListOptions{OwnerID: owner, State: provisioner.StateStable})
-	if err != nil || len(stable) != 2 || stable[0].ID != ids[1] || stable[1].ID != ids[4] {
+	if err != nil || !sameSet(idsOf(stable), []string{ids[1], ids[4]}) {
 		t.Errorf("state filter: %v, %v", stable, err)
 	}
 	byName, err := s.Client.ListInstallations(ctx, provisioner.ListOptions{Name: s.name("page3")})
@@ -244,12 +246,17 @@ func (s *suite) listWithPaging(t *testing.T) {
 	// Deleted installations are listed only when asked for.
 	s.Advance(t, ids[0], provisioner.StateDeleted)
 	live, err := s.Client.ListAllInstallations(ctx, provisioner.ListOptions{OwnerID: owner})
-	if err != nil || len(live) != n-1 || live[0].ID != ids[1] {
+	if err != nil || !sameSet(idsOf(live), ids[1:]) {
 		t.Errorf("without deleted: %d, %v", len(live), err)
 	}
 	withDeleted, err := s.Client.ListAllInstallations(ctx, provisioner.ListOptions{OwnerID: owner, IncludeDeleted: true})
-	if err != nil || len(withDeleted) != n || withDeleted[0].ID != ids[0] || withDeleted[0].DeleteAt == 0 {
+	if err != nil || !sameSet(idsOf(withDeleted), ids) {
 		t.Errorf("with deleted: %d, %v", len(withDeleted), err)
+	}
+	for _, in := range withDeleted {
+		if (in.ID == ids[0]) != (in.DeleteAt != 0) {
+			t.Errorf("installation %s has DeleteAt %d", in.ID, in.DeleteAt)
+		}
 	}
 }
 
@@ -562,6 +569,16 @@ func (s *suite) annotations(t *testing.T) {
 		t.Errorf("after removing: %v", names)
 	}
 }
+
+func idsOf(list []*provisioner.Installation) []string {
+	ids := make([]string, 0, len(list))
+	for _, in := range list {
+		ids = append(ids, in.ID)
+	}
+	return ids
+}
+
+func sameSet(a, b []string) bool { return slices.Equal(sorted(a), sorted(b)) }
 
 func sorted(s []string) []string {
 	s = slices.Clone(s)
