@@ -6,6 +6,7 @@
 package reconciler
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -94,6 +95,8 @@ type Reconciler struct {
 	// status is the status branch as last read or written; nil until the
 	// first pass reads it.
 	status map[string]*Status
+	// statusKeys holds statusKey of each status as written.
+	statusKeys map[string][]byte
 	// defaulted caches environments with defaults applied, by file blob.
 	defaulted map[string]*envs.Environment
 	backoff   map[string]backoffState
@@ -287,6 +290,10 @@ func (r *Reconciler) loadStatus(ctx context.Context) error {
 		return fmt.Errorf("reading the status branch: %w", err)
 	}
 	r.status = st
+	r.statusKeys = make(map[string][]byte, len(st))
+	for name, s := range st {
+		r.statusKeys[name] = statusKey(s)
+	}
 	return nil
 }
 
@@ -413,8 +420,11 @@ func (r *Reconciler) applyOne(ctx context.Context, it *Item, d *Desired) outcome
 func (r *Reconciler) writeStatus(ctx context.Context, commit string, next map[string]*Status) (bool, error) {
 	put := map[string][]byte{}
 	var del []string
+	keys := make(map[string][]byte, len(next))
 	for name, st := range next {
-		if equalStatus(r.status[name], st) {
+		k := statusKey(st)
+		keys[name] = k
+		if old, ok := r.statusKeys[name]; ok && bytes.Equal(old, k) {
 			continue
 		}
 		b, err := marshalStatus(st)
@@ -429,6 +439,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, commit string, next map[st
 		}
 	}
 	if len(put) == 0 && len(del) == 0 {
+		r.status, r.statusKeys = next, keys
 		return false, nil
 	}
 	slices.Sort(del)
@@ -436,7 +447,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, commit string, next map[st
 	if err := r.repo.WriteStatus(ctx, msg, put, del); err != nil {
 		return false, fmt.Errorf("writing status: %w", err)
 	}
-	r.status = next
+	r.status, r.statusKeys = next, keys
 	return true, nil
 }
 

@@ -1,7 +1,7 @@
 package reconciler
 
 import (
-	"bytes"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -111,11 +111,12 @@ func ParseStatus(data []byte) (*Status, error) {
 	return &s, nil
 }
 
-func equalStatus(a, b *Status) bool {
-	if a == nil || b == nil {
-		return a == b
+// statusKey is a cheap canonical form of a status, for telling whether a
+// pass changed it without writing YAML for every environment.
+func statusKey(s *Status) []byte {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil
 	}
-	x, err1 := marshalStatus(a)
-	y, err2 := marshalStatus(b)
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+	return b
 }

@@ -49,6 +49,10 @@ bundled provisioner simulator, nothing to configure.`,
 	root.AddCommand(
 		// Subcommands are added here, one constructor per file.
 		newValidateCmd(),
+		newPlanCmd(),
+		newReconcileCmd(),
+		newServeCmd(),
+		newDevCmd(),
 		newProvisionerSimCmd(),
 		newMattermostCmd(),
 	)

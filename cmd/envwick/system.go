@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
+
+	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/envs/store"
+	"github.com/envwick/envwick/reconciler"
+	"github.com/envwick/envwick/reconciler/metrics"
+	"github.com/envwick/envwick/reconciler/provisioner"
+)
+
+// systemConfig is everything the long-lived parts are built from. Every
+// flag falls back to an ENVWICK_* environment variable; secrets are read
+// only from the environment or from files, and never logged.
+type systemConfig struct {
+	DataDir string
+
+	RepoURL    string
+	RepoDir    string
+	Branch     string
+	SSHKeyFile string
+	// RepoToken is a secret: ENVWICK_REPO_TOKEN or --repo-token-file.
+	RepoToken     string
+	RepoTokenFile string
+
+	ProvisionerURL string
+	// ProvisionerAPIKey is a secret: ENVWICK_PROVISIONER_API_KEY or
+	// --provisioner-api-key-file.
+	ProvisionerAPIKey     string
+	ProvisionerAPIKeyFile string
+	Domain                string
+	PageSize              int
+
+	OwnerID string
+	GroupID string
+
+	Concurrency       int
+	RequestRate       float64
+	MaxDeleteShare    float64
+	MaxDeleteCount    int
+	AllowMassDeletion bool
+
+	HibernateAfterIdle    time.Duration
+	DeleteAfterHibernated time.Duration
+	NoHousekeeping        bool
+
+	Listen   string
+	Interval time.Duration
+	// PublicURL is where the provisioner reaches this envwick's webhooks.
+	PublicURL string
+	// WebhookSecret is a secret: ENVWICK_WEBHOOK_SECRET or
+	// --webhook-secret-file.
+	WebhookSecret     string
+	WebhookSecretFile string
+
+	LogFormat string
+	LogLevel  string
+}
+
+// env returns the ENVWICK_ variable for a flag name.
+func envName(flag string) string {
+	return "ENVWICK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func envString(flag, def string) string {
+	if v, ok := os.LookupEnv(envName(flag)); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(flag string, def int) int {
+	if n, err := strconv.Atoi(envString(flag, "")); err == nil {
+		return n
+	}
+	return def
+}
+
+func envFloat(flag string, def float64) float64 {
+	if f, err := strconv.ParseFloat(envString(flag, ""), 64); err == nil {
+		return f
+	}
+	return def
+}
+
+func envBool(flag string, def bool) bool {
+	if b, err := strconv.ParseBool(envString(flag, "")); err == nil {
+		return b
+	}
+	return def
+}
+
+func envDuration(flag string, def time.Duration) time.Duration {
+	if d, err := envs.ParseDuration(envString(flag, "")); err == nil {
+		return d
+	}
+	return def
+}
+
+// addFlags registers the flags every reconciler command shares.
+func (c *systemConfig) addFlags(fs *pflag.FlagSet) {
+	s := func(p *string, name, def, usage string) {
+		fs.StringVar(p, name, envString(name, def), usage+" ["+envName(name)+"]")
+	}
+	s(&c.DataDir, "data-dir", ".envwick", "folder for local state: clones, the dev repository and simulator")
+	s(&c.RepoURL, "repo-url", "", "envs repository URL (path, file://, http(s)://, ssh://); default: the dev repository in the data dir")
+	s(&c.RepoDir, "repo-dir", "", "local clone of the envs repository (default: in the data dir)")
+	s(&c.Branch, "branch", store.DefaultBranch, "branch people edit")
+	s(&c.SSHKeyFile, "ssh-key-file", "", "private key for ssh:// repository URLs")
+	s(&c.RepoTokenFile, "repo-token-file", "", "file holding the HTTP(S) token for the envs repository (or set ENVWICK_REPO_TOKEN)")
+	s(&c.ProvisionerURL, "provisioner-url", "", "provisioner API URL; default: the simulator of a running 'envwick dev'")
+	s(&c.ProvisionerAPIKeyFile, "provisioner-api-key-file", "", "file holding the provisioner API key (or set ENVWICK_PROVISIONER_API_KEY)")
+	s(&c.Domain, "domain", "envwick.test", "domain installation DNS names are made under")
+	fs.IntVar(&c.PageSize, "page-size", envInt("page-size", 500), "installations per list request ["+envName("page-size")+"]")
+	s(&c.OwnerID, "owner-id", "envwick", "provisioner OwnerID marking the installations envwick may change")
+	s(&c.GroupID, "group-id", "", "provisioner group every installation joins (optional)")
+	fs.IntVar(&c.Concurrency, "concurrency", envInt("concurrency", 10), "provisioner changes in flight at once ["+envName("concurrency")+"]")
+	fs.Float64Var(&c.RequestRate, "request-rate", envFloat("request-rate", 150), "most provisioner requests per second when applying ["+envName("request-rate")+"]")
+	fs.Float64Var(&c.MaxDeleteShare, "max-delete-share", envFloat("max-delete-share", 0.2), "largest share of owned installations one pass may delete ["+envName("max-delete-share")+"]")
+	fs.IntVar(&c.MaxDeleteCount, "max-delete-count", envInt("max-delete-count", 0), "largest number one pass may delete (0: no limit besides the share) ["+envName("max-delete-count")+"]")
+	fs.BoolVar(&c.AllowMassDeletion, "allow-mass-deletion", envBool("allow-mass-deletion", false), "override the mass-deletion guard ["+envName("allow-mass-deletion")+"]")
+	fs.DurationVar(&c.HibernateAfterIdle, "hibernate-after-idle", envDuration("hibernate-after-idle", 7*24*time.Hour), "hibernate environments idle this long ["+envName("hibernate-after-idle")+"]")
+	fs.DurationVar(&c.DeleteAfterHibernated, "delete-after-hibernated", envDuration("delete-after-hibernated", 14*24*time.Hour), "delete environments hibernated this long ["+envName("delete-after-hibernated")+"]")
+	fs.BoolVar(&c.NoHousekeeping, "no-housekeeping", envBool("no-housekeeping", false), "record deadlines but commit no housekeeping ["+envName("no-housekeeping")+"]")
+	s(&c.LogFormat, "log-format", "json", "log format: json or text")
+	s(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+// addServeFlags registers the flags of the long-running commands.
+func (c *systemConfig) addServeFlags(fs *pflag.FlagSet, listen string) {
+	fs.StringVar(&c.Listen, "listen", envString("listen", listen), "address for metrics, health and webhooks ["+envName("listen")+"]")
+	fs.DurationVar(&c.Interval, "interval", envDuration("interval", time.Minute), "time between periodic passes ["+envName("interval")+"]")
+	fs.StringVar(&c.PublicURL, "public-url", envString("public-url", ""), "URL the provisioner reaches this envwick at, to register its webhook ["+envName("public-url")+"]")
+	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", envString("webhook-secret-file", ""), "file holding the GitHub push webhook secret (or set ENVWICK_WEBHOOK_SECRET) ["+envName("webhook-secret-file")+"]")
+}
+
+// secret reads a secret from an environment variable or a file.
+func secret(envVar, file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("reading secret file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return os.Getenv(envVar), nil
+}
+
+func (c *systemConfig) logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// devRepoPath is the envs repository 'envwick dev' keeps in the data dir;
+// devProvisionerFile names the simulator URL of a running 'envwick dev'.
+func devRepoPath(dataDir string) string        { return filepath.Join(dataDir, "envs.git") }
+func devProvisionerFile(dataDir string) string { return filepath.Join(dataDir, "provisioner-url") }
+
+// System is envwick's long-lived parts, built from configuration. Commands
+// build one, and serve/dev run it; the bots plug in here (Notifiers,
+// Activity, Mux).
+type System struct {
+	Config      *systemConfig
+	Logger      *slog.Logger
+	Repo        *store.Repo
+	Provisioner *provisioner.Client
+	Reconciler  *reconciler.Reconciler
+	Runner      *reconciler.Runner
+	// Activity is what the bots report activity to.
+	Activity *reconciler.Activity
+	// Notifiers receive every transition; bots append theirs before Run.
+	Notifiers *reconciler.FanOut
+	Metrics   *metrics.Metrics
+	Registry  *prometheus.Registry
+	// Mux serves /metrics, /healthz, /readyz and the webhooks; bots add
+	// their handlers.
+	Mux *http.ServeMux
+}
+
+// buildSystem opens the envs repository and the provisioner client and
+// builds the reconciler. cloneName names the local clone in the data dir,
+// so commands running side by side do not share one.
+func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneName string) (*System, error) {
+	log := c.logger(logOut)
+	s := &System{Config: c, Logger: log, Activity: reconciler.NewActivity(), Registry: prometheus.NewRegistry(), Mux: http.NewServeMux()}
+	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.Metrics = metrics.New(s.Registry)
+	fan := reconciler.FanOut{reconciler.LogNotifier{Logger: log}}
+	s.Notifiers = &fan
+
+	repoURL := c.RepoURL
+	if repoURL == "" {
+		if _, err := os.Stat(devRepoPath(c.DataDir)); err != nil {
+			return nil, errors.New("no envs repository: set --repo-url (ENVWICK_REPO_URL), or start 'envwick dev' first")
+		}
+		repoURL = devRepoPath(c.DataDir)
+	}
+	repoDir := c.RepoDir
+	if repoDir == "" {
+		repoDir = filepath.Join(c.DataDir, "clones", cloneName)
+	}
+	token := c.RepoToken
+	if token == "" {
+		var err error
+		if token, err = secret("ENVWICK_REPO_TOKEN", c.RepoTokenFile); err != nil {
+			return nil, err
+		}
+	}
+	repo, err := store.Open(ctx, store.Options{
+		URL: repoURL, Dir: repoDir, Branch: c.Branch,
+		Auth:      store.Auth{Token: token, SSHKeyFile: c.SSHKeyFile},
+		Committer: store.Signature{Name: "envwick", Email: "envwick@localhost"},
+		Logger:    log.With("component", "store"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening the envs repository: %w", err)
+	}
+	s.Repo = repo
+
+	provURL := c.ProvisionerURL
+	if provURL == "" {
+		b, err := os.ReadFile(devProvisionerFile(c.DataDir))
+		if err != nil {
+			repo.Close()
+			return nil, errors.New("no provisioner: set --provisioner-url (ENVWICK_PROVISIONER_URL), or start 'envwick dev' first")
+		}
+		provURL = strings.TrimSpace(string(b))
+	}
+	apiKey, err := secret("ENVWICK_PROVISIONER_API_KEY", c.ProvisionerAPIKeyFile)
+	if err != nil {
+		repo.Close()
+		return nil, err
+	}
+	client, err := provisioner.New(provisioner.Options{URL: provURL, APIKey: apiKey, Observer: s.Metrics, Logger: log.With("component", "provisioner")})
+	if err != nil {
+		repo.Close()
+		return nil, err
+	}
+	s.Provisioner = client
+
+	defaults := envs.DefaultDefaults()
+	defaults.HibernateAfterIdle = envs.Duration{Duration: c.HibernateAfterIdle}
+	defaults.DeleteAfterHibernated = envs.Duration{Duration: c.DeleteAfterHibernated}
+	r, err := reconciler.New(&reconciler.StoreRepository{Repo: repo},
+		&reconciler.ProvisionerPlatform{Client: client, Domain: c.Domain, PageSize: c.PageSize},
+		reconciler.Config{
+			Owner:        reconciler.Owner{OwnerID: c.OwnerID, GroupID: c.GroupID},
+			Defaults:     defaults,
+			Guard:        reconciler.GuardPolicy{MaxShare: c.MaxDeleteShare, MaxCount: c.MaxDeleteCount, Override: c.AllowMassDeletion},
+			Housekeeping: reconciler.HousekeepingPolicy{Disabled: c.NoHousekeeping},
+			Concurrency:  c.Concurrency,
+			RequestRate:  c.RequestRate,
+			Logger:       log.With("component", "reconciler"),
+			Notifier:     s.Notifiers,
+			Activity:     s.Activity,
+			Metrics:      s.Metrics,
+		})
+	if err != nil {
+		repo.Close()
+		return nil, err
+	}
+	s.Reconciler = r
+	return s, nil
+}
+
+// Close releases the repository.
+func (s *System) Close() error { return s.Repo.Close() }
+
+// Run serves HTTP on ln's address and runs the reconciler until ctx ends.
+func (s *System) Run(ctx context.Context, addr string) (string, func() error, error) {
+	s.Runner = &reconciler.Runner{
+		Reconciler: s.Reconciler,
+		Interval:   s.Config.Interval,
+		Commits:    s.Repo.Subscribe(ctx),
+		Logger:     s.Logger.With("component", "runner"),
+	}
+	s.Mux.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	s.Mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	s.Mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.Runner.Ready() {
+			http.Error(w, "no pass has completed yet: "+s.Runner.LastError(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	s.Mux.Handle("/webhooks/provisioner", &reconciler.ProvisionerWebhook{Trigger: s.Runner, Logger: s.Logger})
+	hookSecret, err := secret("ENVWICK_WEBHOOK_SECRET", s.Config.WebhookSecretFile)
+	if err != nil {
+		return "", nil, err
+	}
+	if hookSecret != "" {
+		s.Mux.Handle("/webhooks/github", &reconciler.PushWebhook{Secret: []byte(hookSecret), Trigger: s.Runner, Logger: s.Logger})
+	}
+	srv, url, err := listen(addr, s.Mux)
+	if err != nil {
+		return "", nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Runner.Run(ctx) }()
+	wait := func() error {
+		err := <-done
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+		return err
+	}
+	return url, wait, nil
+}
+
+// registerProvisionerWebhook points the provisioner's state-change
+// webhooks at this envwick, replacing earlier registrations of the owner.
+func (s *System) registerProvisionerWebhook(ctx context.Context, publicURL string) error {
+	target := strings.TrimSuffix(publicURL, "/") + "/webhooks/provisioner"
+	hooks, err := s.Provisioner.ListWebhooks(ctx, s.Config.OwnerID, false)
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if strings.HasSuffix(h.URL, "/webhooks/provisioner") {
+			if err := s.Provisioner.DeleteWebhook(ctx, h.ID); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = s.Provisioner.CreateWebhook(ctx, provisioner.CreateWebhookRequest{OwnerID: s.Config.OwnerID, URL: target})
+	return err
+}
+
+// runSystem builds the system, serves and runs it until ctx ends. started
+// is called once it is serving, with its URL; stopped (optional) once it
+// has stopped. Parts that plug into a running system (the bots: handlers
+// on Mux, notifiers, activity) are attached here, between building and
+// running, so serve and dev get them alike.
+func runSystem(ctx context.Context, cfg *systemConfig, logOut io.Writer, cloneName string, started func(*System, string), stopped func()) error {
+	sys, err := buildSystem(ctx, cfg, logOut, cloneName)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	url, wait, err := sys.Run(ctx, cfg.Listen)
+	if err != nil {
+		return err
+	}
+	started(sys, url)
+	err = wait()
+	if stopped != nil {
+		stopped()
+	}
+	return err
+}

@@ -1,0 +1,189 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/envs/store"
+	"github.com/envwick/envwick/reconciler/provisionersim"
+)
+
+const benchPageSize = 500
+
+// benchFleet builds n environments with their installations created,
+// stable, and their status recorded: a fleet with nothing to do.
+func benchFleet(b *testing.B, n int) (*harness, *Reconciler) {
+	b.Helper()
+	h := newHarness(b)
+	h.platform.PageSize = benchPageSize
+	var list []*envs.Environment
+	for i := range n {
+		list = append(list, env(fmt.Sprintf("b-%05d", i)))
+	}
+	h.put(list...)
+	r := h.reconciler(func(c *Config) { c.RequestRate, c.RequestBurst, c.Concurrency = 1e6, 1000, 32 })
+	h.pass(r)
+	h.settle()
+	h.pass(r)
+	if res := h.pass(r); res.Plan.Changes() != 0 || res.StatusWritten {
+		b.Fatalf("fleet not settled: %d changes", res.Plan.Changes())
+	}
+	return h, r
+}
+
+// BenchmarkIdlePass10k: a pass over 10,000 environments with nothing to
+// do makes only list requests, no change and no commit.
+func BenchmarkIdlePass10k(b *testing.B) {
+	n := benchSize(10000)
+	h, r := benchFleet(b, n)
+	runtime.GC()
+	head := h.statusHead()
+	muts := h.mutations.Load()
+	var peak uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		res := h.pass(r)
+		if res.ListRequests > n/benchPageSize+1 || res.StatusWritten || res.Plan.Changes() != 0 {
+			b.Fatalf("idle pass: %d list requests, status written %v, %d changes", res.ListRequests, res.StatusWritten, res.Plan.Changes())
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapInuse)
+		b.ReportMetric(float64(res.ListRequests), "lists/op")
+	}
+	b.StopTimer()
+	if h.mutations.Load() != muts || h.statusHead() != head {
+		b.Fatal("an idle pass changed something")
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "heap-inuse-MiB")
+}
+
+// BenchmarkOneChangedOf10k: one environment changed among 10,000, reacted
+// to through the in-process commit signal: one parse, and the time from the
+// commit to the first provisioner request.
+func BenchmarkOneChangedOf10k(b *testing.B) {
+	n := benchSize(10000)
+	h, r := benchFleet(b, n)
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	runner := &Runner{Reconciler: r, Interval: time.Hour, Commits: h.repo.Subscribe(ctx), Logger: quietLogger()}
+	seen := make(chan time.Time, 16)
+	f := func(*http.Request) { seen <- time.Now() }
+	h.onMutation.Store(&f)
+	go runner.Run(ctx)
+	var total time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		name := fmt.Sprintf("b-%05d", i%n)
+		parses := h.repo.Parses()
+		res, err := h.repo.Commit(h.ctx, store.Change{Message: "Bump " + name, Apply: func(tx *store.Tx) error {
+			data, err := envs.Marshal(env(name, func(e *envs.Environment) { e.Spec.Installation.Version = fmt.Sprintf("10.%d.0", 6+i) }))
+			tx.Write(envs.PathFor(name), data)
+			return err
+		}})
+		committed := time.Now()
+		if err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case at := <-seen:
+			total += at.Sub(committed)
+		case <-time.After(30 * time.Second):
+			b.Fatalf("no provisioner request after commit %s", res.Commit)
+		}
+		if p := h.repo.Parses() - parses; p != 1 {
+			b.Errorf("%d parses for one changed file", p)
+		}
+		// Let the pass finish before the next change.
+		for deadline := time.Now().Add(30 * time.Second); r.statusOfCommit(name) != res.Commit && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-commit-to-request")
+}
+
+// statusOfCommit is the observed commit recorded for name.
+func (r *Reconciler) statusOfCommit(name string) string {
+	st := r.StatusOf(name)
+	if st == nil {
+		return ""
+	}
+	return st.Status.ObservedCommit
+}
+
+// BenchmarkCreate1000Latency50ms: 1,000 creates against a provisioner that
+// adds 50 ms to every call, at the default concurrency and request rate.
+func BenchmarkCreate1000Latency50ms(b *testing.B) {
+	const n = 1000
+	for range b.N {
+		b.StopTimer()
+		h := newHarness(b, func(o *provisionersim.Options) {
+			o.Faults.Latency = provisionersim.Duration(50 * time.Millisecond)
+		})
+		h.platform.PageSize = benchPageSize
+		var list []*envs.Environment
+		for i := range n {
+			list = append(list, env(fmt.Sprintf("c-%04d", i)))
+		}
+		h.put(list...)
+		cfg := h.config()
+		cfg.BackoffBase, cfg.BackoffMax = 0, 0 // the defaults
+		r, err := New(h.storeRep, h.platform, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var mu sync.Mutex
+		var creates []time.Time
+		f := func(req *http.Request) {
+			if req.Method == http.MethodPost && req.URL.Path == "/api/installations" {
+				mu.Lock()
+				creates = append(creates, time.Now())
+				mu.Unlock()
+			}
+		}
+		h.onMutation.Store(&f)
+		b.StartTimer()
+		start := time.Now()
+		res := h.pass(r)
+		b.StopTimer()
+		if len(res.Errors) != 0 || len(creates) != n {
+			b.Fatalf("%d errors, %d creates", len(res.Errors), len(creates))
+		}
+		sort.Slice(creates, func(i, j int) bool { return creates[i].Before(creates[j]) })
+		b.ReportMetric(creates[n-1].Sub(start).Seconds(), "s-to-last-create")
+		// The most requests in any one-second window stay within the
+		// configured rate plus its burst.
+		most, j := 0, 0
+		for i := range creates {
+			for creates[i].Sub(creates[j]) >= time.Second {
+				j++
+			}
+			most = max(most, i-j+1)
+		}
+		limit := int(r.cfg.RequestRate) + r.cfg.RequestBurst
+		if most > limit {
+			b.Errorf("%d creates in one second, over the rate %v + burst %d", most, r.cfg.RequestRate, r.cfg.RequestBurst)
+		}
+		b.ReportMetric(float64(most), "max-creates-per-s")
+		b.StartTimer()
+	}
+}
+
+// benchSize is n, or ENVWICK_BENCH_N when set (for profiling at a smaller
+// scale).
+func benchSize(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("ENVWICK_BENCH_N")); err == nil && v > 0 {
+		return v
+	}
+	return n
+}

@@ -1,0 +1,118 @@
+package reconciler
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/envwick/envwick/envs"
+)
+
+func TestHousekeepingThroughGit(t *testing.T) {
+	h := newHarness(t)
+	r := h.reconciler()
+	day := 24 * time.Hour
+	handWritten := []byte(`# Owned by the platform team; do not remove.
+apiVersion: envwick.dev/v1alpha1
+kind: Environment
+metadata:
+  name: idle
+spec:
+  owner:
+    github: alice # the owner
+  installation:
+    version: "10.5.0"
+    size: miniSingleton
+    affinity: multitenant
+    database: aws-multitenant-rds-postgres
+    filestore: bifrost
+`)
+	h.commit("Add idle", map[string][]byte{envs.PathFor("idle"): handWritten}, nil)
+	h.put(env("kept", func(e *envs.Environment) { e.Spec.Lifecycle.Keep = true }))
+	h.pass(r)
+	h.settle()
+	h.pass(r)
+	st := h.readStatus("idle")
+	if st.Status.LastActivity == nil || st.Status.HibernateAt == nil || st.Status.DeleteAt != nil {
+		t.Fatalf("deadlines of a running env: %+v", st.Status)
+	}
+	if want := st.Status.LastActivity.Add(7 * day); !st.Status.HibernateAt.Time.Equal(want) {
+		t.Errorf("hibernateAt %s, want %s", st.Status.HibernateAt, want)
+	}
+	if st := h.readStatus("kept"); st.Status.HibernateAt != nil {
+		t.Errorf("kept env has hibernateAt %s", st.Status.HibernateAt)
+	}
+
+	// A week and a day without activity: hibernated through git.
+	h.clock.Advance(8 * day)
+	res := h.pass(r)
+	if len(res.Plan.Housekeeping) != 1 || res.Housekept != 1 || res.Plan.Housekeeping[0].Action != HousekeepHibernate {
+		t.Fatalf("housekeeping %+v", res.Plan.Housekeeping)
+	}
+	head, _ := h.repo.Head("")
+	if msg := h.message(head); !strings.HasPrefix(msg, "Hibernate idle: no activity for 7d") {
+		t.Errorf("commit message %q", msg)
+	}
+	data, _ := h.file(envs.PathFor("idle"))
+	if !strings.Contains(string(data), "state: hibernated") || !strings.Contains(string(data), "# the owner") || !strings.Contains(string(data), "do not remove") {
+		t.Errorf("hibernated file lost comments or state:\n%s", data)
+	}
+	h.pass(r) // applies the hibernation
+	h.settle()
+	h.pass(r)
+	st = h.readStatus("idle")
+	if st.Status.HibernatedAt == nil || st.Status.DeleteAt == nil {
+		t.Fatalf("hibernated status %+v", st.Status)
+	}
+	h.notes.take()
+
+	// Within a day of deletion: one notice, not one per pass.
+	h.clock.Advance(st.Status.DeleteAt.Sub(h.clock.Now()) - time.Hour)
+	h.pass(r)
+	h.pass(r)
+	var expiring int
+	for _, tr := range h.notes.take() {
+		if tr.Kind == TransitionExpiring && tr.Name == "idle" {
+			expiring++
+		}
+	}
+	if expiring != 1 {
+		t.Errorf("%d expiring notices, want 1", expiring)
+	}
+
+	// Past the deadline: the file is removed through git, then the
+	// installation deleted.
+	h.clock.Advance(2 * time.Hour)
+	res = h.pass(r)
+	if res.Housekept != 1 {
+		t.Fatalf("no deletion commit: %+v", res.Plan.Housekeeping)
+	}
+	head, _ = h.repo.Head("")
+	if msg := h.message(head); !strings.HasPrefix(msg, "Delete idle: hibernated for 14d") {
+		t.Errorf("commit message %q", msg)
+	}
+	if _, ok := h.file(envs.PathFor("idle")); ok {
+		t.Error("file still there")
+	}
+	h.pass(r)
+	owned := h.owned()
+	if len(owned) != 1 || owned[0].Name != "kept" {
+		t.Errorf("owned %v, want kept only", names(owned))
+	}
+}
+
+func TestExpiryAppliesDespiteKeep(t *testing.T) {
+	h := newHarness(t)
+	r := h.reconciler()
+	h.put(env("short", func(e *envs.Environment) {
+		e.Spec.Lifecycle.Keep = true
+		e.Spec.Lifecycle.TTL = envs.NewDuration(2 * time.Hour)
+	}))
+	h.pass(r)
+	h.clock.Advance(3 * time.Hour)
+	res := h.pass(r)
+	if len(res.Plan.Housekeeping) != 1 || res.Plan.Housekeeping[0].Action != HousekeepDelete ||
+		!strings.Contains(res.Plan.Housekeeping[0].Reason, "time to live") {
+		t.Errorf("housekeeping %+v", res.Plan.Housekeeping)
+	}
+}

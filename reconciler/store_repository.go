@@ -1,0 +1,158 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/envs/store"
+)
+
+// StoreRepository adapts an envs/store repository to Repository.
+type StoreRepository struct {
+	Repo *store.Repo
+	// Author signs housekeeping commits (the committer is the store's bot
+	// identity); empty uses the committer.
+	Author store.Signature
+}
+
+var _ Repository = (*StoreRepository)(nil)
+
+// Head fetches and returns the head of the branch people edit.
+func (s *StoreRepository) Head(ctx context.Context) (string, error) {
+	return s.Repo.Sync(ctx)
+}
+
+// Environments returns every environment file at commit.
+func (s *StoreRepository) Environments(ctx context.Context, commit string) ([]Desired, error) {
+	if commit == "" {
+		return nil, nil
+	}
+	snap, err := s.Repo.Load(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Desired, 0, len(snap.Environments))
+	for _, e := range snap.Environments {
+		out = append(out, Desired{Name: e.Name, Path: e.Path, Env: e.Env, Err: e.Err, Blob: e.Blob})
+	}
+	return out, nil
+}
+
+// LastChange returns when path last changed as of commit.
+func (s *StoreRepository) LastChange(ctx context.Context, commit, path string) (time.Time, error) {
+	return s.Repo.LastChange(ctx, commit, path)
+}
+
+// ReadStatus reads every status file at the head of the status branch. The
+// read goes through a change that edits nothing, which the store turns into
+// no commit.
+func (s *StoreRepository) ReadStatus(ctx context.Context) (map[string]*Status, error) {
+	out := map[string]*Status{}
+	_, err := s.Repo.Commit(ctx, store.Change{
+		Branch:  StatusBranch,
+		Message: "Read status",
+		Apply: func(tx *store.Tx) error {
+			clear(out)
+			for _, p := range tx.List(StatusDir + "/") {
+				name, ok := statusName(p)
+				if !ok {
+					continue
+				}
+				data, _ := tx.Read(p)
+				st, err := ParseStatus(data)
+				if err != nil {
+					// A damaged status file is recomputed, not fatal.
+					continue
+				}
+				out[name] = st
+			}
+			return store.ErrNoChange
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WriteStatus commits the status changes of one pass as one commit.
+func (s *StoreRepository) WriteStatus(ctx context.Context, message string, put map[string][]byte, del []string) error {
+	_, err := s.Repo.Commit(ctx, store.Change{
+		Branch:  StatusBranch,
+		Message: message,
+		Apply: func(tx *store.Tx) error {
+			for name, data := range put {
+				tx.Write(StatusPath(name), data)
+			}
+			for _, name := range del {
+				tx.Delete(StatusPath(name))
+			}
+			return nil
+		},
+	})
+	return err
+}
+
+// Housekeep commits one housekeeping decision: "state: hibernated" written
+// with envs.Edit (so the file keeps its comments), or the file's removal.
+// Re-applied on a newer head it re-checks the file, so a change someone
+// made meanwhile wins.
+func (s *StoreRepository) Housekeep(ctx context.Context, h Housekeeping) error {
+	_, err := s.Repo.Commit(ctx, store.Change{
+		Message:  h.Message(),
+		Author:   s.Author,
+		Trailers: []store.Trailer{{Key: "Requested-by", Value: "envwick housekeeping"}},
+		Apply: func(tx *store.Tx) error {
+			p, ok := tx.FindEnvironment(h.Name)
+			if !ok {
+				return store.ErrNoChange
+			}
+			if h.Action == HousekeepDelete {
+				tx.Delete(p)
+				return nil
+			}
+			data, _ := tx.Read(p)
+			e, err := envs.Parse(p, data)
+			if err != nil {
+				return store.ErrNoChange // broken since: leave it to its author
+			}
+			if e.Spec.State == envs.StateHibernated {
+				return store.ErrNoChange
+			}
+			e.Spec.State = envs.StateHibernated
+			edited, err := envs.Edit(data, e)
+			if err != nil {
+				return fmt.Errorf("editing %s: %w", p, err)
+			}
+			tx.Write(p, edited)
+			return nil
+		},
+	})
+	return err
+}
+
+// AllowDeletionsPath is a file in the envs repository through which an
+// operator lets a pass delete more than the mass-deletion guard allows. It
+// holds a number: how many deletions one pass may make.
+const AllowDeletionsPath = ".envwick/allow-deletions"
+
+// AllowedDeletions reads AllowDeletionsPath at commit; 0 when absent.
+func (s *StoreRepository) AllowedDeletions(ctx context.Context, commit string) (int, error) {
+	data, err := s.Repo.ReadFile(ctx, commit, AllowDeletionsPath)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s must hold a number of deletions, found %q", AllowDeletionsPath, strings.TrimSpace(string(data)))
+	}
+	return n, nil
+}
