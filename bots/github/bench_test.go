@@ -3,8 +3,11 @@ package githubbot
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +39,7 @@ func BenchmarkWebhookBurst(b *testing.B) {
 			ids[i] = newDelivery()
 		}
 		pushesBefore := git.ReceivePacks()
+		cpuBefore := cpuTime()
 		b.StartTimer()
 
 		start := time.Now()
@@ -44,6 +48,7 @@ func BenchmarkWebhookBurst(b *testing.B) {
 		elapsed := time.Since(start)
 
 		b.StopTimer()
+		cpu := cpuTime() - cpuBefore
 		commits := len(repo.Commits(b))
 		pushes := git.ReceivePacks() - pushesBefore
 		p50, p99, worst := percentile(latencies, 50), percentile(latencies, 99), slices.Max(latencies)
@@ -52,8 +57,9 @@ func BenchmarkWebhookBurst(b *testing.B) {
 		b.ReportMetric(float64(pushes), "pushes")
 		b.ReportMetric(float64(commits), "commits")
 		b.ReportMetric(elapsed.Seconds(), "all-committed-s")
-		b.Logf("%d events: p50 %s, p99 %s, max %s reply; %d commits in %d pushes; all committed and fed back in %s",
-			events, p50, p99, worst, commits, pushes, elapsed.Round(time.Millisecond))
+		b.ReportMetric(cpu.Seconds()*1000/events, "cpu-ms/event")
+		b.Logf("%d events: p50 %s, p99 %s, max %s reply; %d commits in %d pushes; all committed and fed back in %s; %.1f ms CPU per event (bot, fake GitHub and load generator); load average %s",
+			events, p50, p99, worst, commits, pushes, elapsed.Round(time.Millisecond), cpu.Seconds()*1000/events, loadAverage())
 		if commits != events {
 			b.Fatalf("%d commits, want exactly %d", commits, events)
 		}
@@ -116,4 +122,22 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	slices.Sort(s)
 	i := (len(s)*p + 99) / 100
 	return s[max(0, min(i, len(s))-1)]
+}
+
+// cpuTime is the CPU time this process used so far (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage is the 1-minute load average, to read the figures by.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(data))[0]
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -197,12 +196,19 @@ func (b *Bot) Close() error {
 
 // ServeHTTP is the webhook endpoint.
 func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.queue.ingress.enter()
+	defer b.queue.ingress.leave()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "webhooks are POSTed", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.cfg.MaxPayload))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(min(r.ContentLength, b.cfg.MaxPayload)) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, b.cfg.MaxPayload))
+	body := buf.Bytes()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -266,6 +272,15 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // rotation) and returns the JSON payload.
 func (b *Bot) verify(contentType string, body []byte, sig string) ([]byte, error) {
 	var err error
+	if ct, _, _ := strings.Cut(contentType, ";"); strings.TrimSpace(ct) == "application/json" {
+		// The common case, without copying the body again.
+		for _, s := range b.cfg.Secrets {
+			if err = gh.ValidateSignature(sig, body, []byte(s)); err == nil {
+				return body, nil
+			}
+		}
+		return nil, err
+	}
 	for _, s := range b.cfg.Secrets {
 		var payload []byte
 		payload, err = gh.ValidatePayloadFromBody(contentType, bytes.NewReader(body), sig, []byte(s))

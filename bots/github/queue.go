@@ -1,6 +1,7 @@
 package githubbot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,20 +38,55 @@ const DefaultMaxQueued = 10_000
 
 // job is one accepted event.
 type job struct {
-	Seq      uint64          `json:"seq"`
-	Event    string          `json:"event"`
-	Delivery string          `json:"delivery"`
-	Key      string          `json:"key"`
-	Payload  json.RawMessage `json:"payload"`
-	Received time.Time       `json:"received"`
+	Seq      uint64    `json:"seq"`
+	Event    string    `json:"event"`
+	Delivery string    `json:"delivery"`
+	Key      string    `json:"key"`
+	Payload  []byte    `json:"-"`
+	Received time.Time `json:"received"`
 
 	file string
+}
+
+// A spool file is one line of JSON with the job's metadata, then the
+// payload as received: re-encoding a 30 KB payload inside JSON would cost
+// more than the rest of accepting it.
+func encodeJob(j *job) ([]byte, error) {
+	meta := *j
+	meta.Payload = nil
+	head, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(head)+1+len(j.Payload))
+	out = append(append(append(out, head...), '\n'), j.Payload...)
+	return out, nil
+}
+
+func decodeJob(data []byte) (*job, error) {
+	head, payload, ok := bytes.Cut(data, []byte("\n"))
+	if !ok {
+		return nil, errors.New("no payload")
+	}
+	var j job
+	if err := json.Unmarshal(head, &j); err != nil {
+		return nil, err
+	}
+	if !json.Valid(payload) {
+		return nil, errors.New("payload cut short")
+	}
+	j.Payload = payload
+	return &j, nil
 }
 
 // errQueueFull: the queue holds MaxQueued events.
 var errQueueFull = errors.New("event queue full")
 
 type queue struct {
+	// ingress is the webhook requests being accepted right now; workers
+	// give way to them (see work).
+	ingress ingressGate
+
 	dir     string
 	max     int
 	handle  func(context.Context, *job) error
@@ -98,8 +134,8 @@ func newQueue(dir string, lanes, maxQueued int, handle func(context.Context, *jo
 		if err != nil {
 			return nil, fmt.Errorf("reading spooled event: %w", err)
 		}
-		var j job
-		if err := json.Unmarshal(data, &j); err != nil {
+		j, err := decodeJob(data)
+		if err != nil {
 			// A file cut short by a crash while it was written was never
 			// acknowledged to GitHub; set it aside.
 			log.Warn("spooled event unreadable; set aside", "file", p, "error", err)
@@ -108,7 +144,7 @@ func newQueue(dir string, lanes, maxQueued int, handle func(context.Context, *jo
 		}
 		j.file = p
 		q.seq = max(q.seq, j.Seq)
-		q.push(&j)
+		q.push(j)
 	}
 	return q, nil
 }
@@ -124,7 +160,7 @@ func (q *queue) add(j *job) error {
 	j.Seq = q.seq
 	q.mu.Unlock()
 	if q.dir != "" {
-		data, err := json.Marshal(j)
+		data, err := encodeJob(j)
 		if err != nil {
 			return fmt.Errorf("spooling event: %w", err)
 		}
@@ -191,6 +227,10 @@ func (q *queue) work(ctx context.Context, l *lane) {
 				continue
 			}
 		}
+		// Replies come first: while requests are being accepted, a worker
+		// waits (up to ingressYield) before taking CPU for a commit, so a
+		// burst is acknowledged quickly and committed right after.
+		q.ingress.wait(ctx, ingressYield)
 		if !q.process(ctx, j) {
 			return // shutting down: the spool keeps the event for next time
 		}
@@ -267,4 +307,52 @@ func safeFileName(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// ingressYield bounds how long a worker gives way to incoming requests, so
+// a steady stream of webhooks cannot starve the commits.
+const ingressYield = time.Second
+
+// ingressGate counts requests in flight and lets workers wait for a moment
+// with none.
+type ingressGate struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to zero
+}
+
+func (g *ingressGate) enter() {
+	g.mu.Lock()
+	if g.n == 0 {
+		g.zero = make(chan struct{})
+	}
+	g.n++
+	g.mu.Unlock()
+}
+
+func (g *ingressGate) leave() {
+	g.mu.Lock()
+	g.n--
+	if g.n == 0 {
+		close(g.zero)
+	}
+	g.mu.Unlock()
+}
+
+// wait returns once no request is in flight, after max, or when ctx ends.
+func (g *ingressGate) wait(ctx context.Context, max time.Duration) {
+	g.mu.Lock()
+	if g.n == 0 {
+		g.mu.Unlock()
+		return
+	}
+	zero := g.zero
+	g.mu.Unlock()
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-zero:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
