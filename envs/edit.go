@@ -28,11 +28,24 @@ func Edit(original []byte, e *Environment) ([]byte, error) {
 	if e == nil {
 		return nil, errors.New("editing environment: nil")
 	}
-	out, err := editInPlace(original, e)
+	e = withTypeMeta(e)
+	out, err := safeEditInPlace(original, e)
 	if err != nil {
 		return Marshal(e)
 	}
 	return out, nil
+}
+
+// safeEditInPlace turns a panic on a strange file into a fallback: a bot
+// must never crash on what someone wrote, and the canonical form is always
+// a correct answer.
+func safeEditInPlace(original []byte, e *Environment) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: %v", errNoInPlace, r)
+		}
+	}()
+	return editInPlace(original, e)
 }
 
 // errNoInPlace means the file cannot be edited in place; Edit rewrites it.
@@ -191,7 +204,7 @@ func (ed *editor) entryEnd(k, v *yaml.Node) int {
 	if v.Kind == yaml.ScalarNode && v.Line > last {
 		last = v.Line
 	}
-	return last
+	return min(last, ed.lines())
 }
 
 // lineRange is the byte range of lines from..to inclusive.

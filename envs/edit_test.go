@@ -1,7 +1,9 @@
 package envs
 
 import (
+	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,6 +257,64 @@ func TestEditManyChanges(t *testing.T) {
 			if !strings.Contains(string(out), "# ") {
 				t.Fatalf("%s, changes %b: comments lost:\n%s", name, mask, out)
 			}
+		}
+	}
+}
+
+// TestEditMutatedOriginals edits randomly damaged copies of the samples
+// (seeded, so failures reproduce): whatever the original holds, Edit must
+// not panic and must write a file that reads back as the target, in place
+// when it can.
+func TestEditMutatedOriginals(t *testing.T) {
+	seeds := []string{validFile, handFile, "a: [", "- x", "spec: {owner: {github: x}}", "apiVersion: &a x\nkind: *a\n"}
+	target, err := Parse("", []byte(handFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.Spec.Installation.Version = "10.6.0"
+	want := mustMarshal(t, target)
+	r := rand.New(rand.NewPCG(1, 2))
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	for range n {
+		s := []byte(seeds[r.IntN(len(seeds))])
+		for range 1 + r.IntN(4) {
+			if len(s) == 0 {
+				s = append(s, byte(r.IntN(128)))
+				continue
+			}
+			p := r.IntN(len(s))
+			switch r.IntN(4) {
+			case 0:
+				s[p] = byte(r.IntN(128))
+			case 1:
+				s = append(s[:p], s[p+1:]...)
+			case 2:
+				s = slices.Insert(s, p, byte(r.IntN(128)))
+			case 3: // repeat a stretch
+				if q := r.IntN(len(s)); q > p {
+					s = slices.Insert(s, p, slices.Clone(s[p:q])...)
+				}
+			}
+		}
+		out, err := func() (out []byte, err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("Edit(%q) panics: %v", s, r)
+				}
+			}()
+			if out, err = editInPlace(s, target); err != nil {
+				return Edit(s, target)
+			}
+			return out, nil
+		}()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back, err := Parse("", out); err != nil || mustMarshal(t, back) != want {
+			t.Fatalf("Edit(%q) wrote %q: %v", s, out, err)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func Marshal(e *Environment) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	buf.WriteString(SchemaComment + "\n")
-	if err := encodeNode(&buf, canonicalNode(e)); err != nil {
+	if err := encodeNode(&buf, canonicalNode(withTypeMeta(e))); err != nil {
 		return nil, fmt.Errorf("marshalling environment %s: %w", e.Name, err)
 	}
 	return buf.Bytes(), nil
@@ -52,18 +52,33 @@ func encodeNode(buf *bytes.Buffer, n *yaml.Node) error {
 	return enc.Close()
 }
 
-// canonicalNode builds the canonical mapping node of e.
+// withTypeMeta returns e, or a shallow copy of it with an empty apiVersion
+// and kind set to this package's: what Marshal and Edit write.
+func withTypeMeta(e *Environment) *Environment {
+	if e.APIVersion != "" && e.Kind != "" {
+		return e
+	}
+	c := *e
+	if c.APIVersion == "" {
+		c.APIVersion = APIVersion
+	}
+	if c.Kind == "" {
+		c.Kind = Kind
+	}
+	return &c
+}
+
+// canonicalNode builds the canonical mapping node of e, exactly as it is
+// (Marshal fills in apiVersion and kind first; Edit compares with what a
+// file really says).
 func canonicalNode(e *Environment) *yaml.Node {
 	root := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	apiVersion, kind := e.APIVersion, e.Kind
-	if apiVersion == "" {
-		apiVersion = APIVersion
+	if e.APIVersion != "" {
+		appendEntry(root, "apiVersion", stringNode(e.APIVersion))
 	}
-	if kind == "" {
-		kind = Kind
+	if e.Kind != "" {
+		appendEntry(root, "kind", stringNode(e.Kind))
 	}
-	appendEntry(root, "apiVersion", stringNode(apiVersion))
-	appendEntry(root, "kind", stringNode(kind))
 	if md := encodeValue(reflect.ValueOf(e.ObjectMeta)); md != nil {
 		appendEntry(root, "metadata", md)
 	}
