@@ -116,3 +116,24 @@ func TestExpiryAppliesDespiteKeep(t *testing.T) {
 		t.Errorf("housekeeping %+v", res.Plan.Housekeeping)
 	}
 }
+
+func TestReportedActivityPostponesHibernation(t *testing.T) {
+	h := newHarness(t)
+	activity := NewActivity()
+	r := h.reconciler(func(c *Config) { c.Activity = activity })
+	h.put(env("busy"))
+	h.pass(r)
+	h.clock.Advance(6 * 24 * time.Hour)
+	// A push to the environment's pull request, reported by a bot.
+	activity.RecordActivity(h.ctx, "busy", h.clock.Now(), "pull request push")
+	h.pass(r)
+	h.clock.Advance(2 * 24 * time.Hour) // 8 days after creation, 2 after the push
+	res := h.pass(r)
+	if len(res.Plan.Housekeeping) != 0 {
+		t.Fatalf("hibernated despite recent activity: %+v", res.Plan.Housekeeping)
+	}
+	st := h.readStatus("busy")
+	if want := h.clock.Now().Add(-2 * 24 * time.Hour).Add(7 * 24 * time.Hour); !st.Status.HibernateAt.Time.Equal(want) {
+		t.Errorf("hibernateAt %s, want %s", st.Status.HibernateAt, want)
+	}
+}
