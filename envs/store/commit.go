@@ -352,10 +352,10 @@ func (r *Repo) publish(branch string, base, tip plumbing.Hash, objects []plumbin
 	defer r.netMu.Unlock()
 	err := r.remote.push(r.ctx, branch, base, tip, objects)
 	if err == nil {
-		for _, ref := range []plumbing.ReferenceName{r.headRef(branch), name} {
-			if err := r.st.SetReference(plumbing.NewHashReference(ref, tip)); err != nil {
-				r.log.Warn("recording pushed head", "ref", ref.String(), "error", err)
-			}
+		// The next fetch would record it too; until then a failure here
+		// only costs one rejected push.
+		if err := r.st.SetReference(plumbing.NewHashReference(r.headRef(branch), tip)); err != nil {
+			r.log.Warn("recording pushed head", "branch", branch, "error", err)
 		}
 		return nil
 	}
