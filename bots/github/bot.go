@@ -131,7 +131,6 @@ func New(opts Options) (*Bot, error) {
 	if b.log == nil {
 		b.log = slog.Default()
 	}
-	b.log = b.log.With("component", "github-bot")
 	if b.now == nil {
 		b.now = time.Now
 	}

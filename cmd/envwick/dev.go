@@ -35,6 +35,9 @@ survives restarts; delete the data dir to start over.`,
 		},
 	}
 	cfg.addFlags(cmd.Flags())
+	var github githubConfig
+	github.addFlags(cmd.Flags())
+	cfg.Attach = append(cfg.Attach, github.attach)
 	cfg.addServeFlags(cmd.Flags(), "127.0.0.1:0")
 	cmd.Flags().StringVar(&seed, "seed", "envs/examples/environments", "environment files to seed a new dev repository with")
 	// People read dev's logs: text, and a shorter interval than serve's.

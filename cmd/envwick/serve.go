@@ -29,6 +29,9 @@ JSON to stderr. Every flag has an ENVWICK_* environment variable.`,
 		},
 	}
 	cfg.addFlags(cmd.Flags())
+	var github githubConfig
+	github.addFlags(cmd.Flags())
+	cfg.Attach = append(cfg.Attach, github.attach)
 	cfg.addServeFlags(cmd.Flags(), "127.0.0.1:8080")
 	return cmd
 }

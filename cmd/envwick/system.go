@@ -71,6 +71,10 @@ type systemConfig struct {
 
 	LogFormat string
 	LogLevel  string
+
+	// Attach plugs bots into the system after it is built and before it
+	// runs; each returns a function stopping the bot (nil when it is off).
+	Attach []func(context.Context, *System) (func(), error)
 }
 
 // env returns the ENVWICK_ variable for a flag name.
@@ -360,6 +364,15 @@ func runSystem(ctx context.Context, cfg *systemConfig, logOut io.Writer, cloneNa
 		return err
 	}
 	defer sys.Close()
+	for _, attach := range cfg.Attach {
+		stop, err := attach(ctx, sys)
+		if err != nil {
+			return err
+		}
+		if stop != nil {
+			defer stop()
+		}
+	}
 	url, wait, err := sys.Run(ctx, cfg.Listen)
 	if err != nil {
 		return err
