@@ -33,7 +33,7 @@ const (
 // world is a bot wired to a real envs repository, a fake Mattermost server
 // and an HTTP server on loopback.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	mm       *fakeMM
 	repo     *store.Repo
 	dir      string
@@ -68,7 +68,7 @@ func (s statusMap) EnvironmentStatus(name string) (envs.EnvironmentStatus, bool)
 
 var testNow = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
-func newWorld(t *testing.T, tweak func(*Config)) *world {
+func newWorld(t testing.TB, tweak func(*Config)) *world {
 	t.Helper()
 	w := &world{t: t, mm: newFakeMM(t), activity: &recorder{}, status: statusMap{}}
 	w.botID = w.mm.addUser("envwick", "", "", "")
@@ -444,5 +444,18 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := New(Config{Tokens: []string{"t"}}, Deps{}); err == nil {
 		t.Error("New without a committer accepted")
+	}
+}
+
+// BenchmarkCreateCommand measures a /cloud create from the form post to the
+// reply, commit included, on a local envs repository that grows by one
+// environment per iteration.
+func BenchmarkCreateCommand(b *testing.B) {
+	w := newWorld(b, func(c *Config) { c.MaxEnvironmentsPerUser = -1 })
+	b.ResetTimer()
+	for i := range b.N {
+		if _, reply := w.command(cmdToken, w.alice, fmt.Sprintf("create bench%d", i)); !strings.Contains(reply, "Creating") {
+			b.Fatalf("reply %q", reply)
+		}
 	}
 }

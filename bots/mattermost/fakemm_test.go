@@ -20,7 +20,7 @@ import (
 // Like the real server, the first account created becomes system admin and
 // later ones need an admin session.
 type fakeMM struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu        sync.Mutex
@@ -35,7 +35,7 @@ type fakeMM struct {
 	seq       int
 }
 
-func newFakeMM(t *testing.T) *fakeMM {
+func newFakeMM(t testing.TB) *fakeMM {
 	f := &fakeMM{t: t, users: map[string]*model.User{}, passwords: map[string]string{},
 		tokens: map[string]string{}, channels: map[string][2]string{},
 		teams: map[string]*model.Team{}, commands: map[string]*model.Command{}}
