@@ -187,12 +187,19 @@ func slicesContains(list []string, v string) bool { return slices.Contains(list,
 type persisted struct {
 	Version              int
 	SavedAt              int64
-	Installations        []json.RawMessage
 	Annotations          []*provisioner.Annotation
 	Webhooks             []*provisioner.Webhook
 	ClusterInstallations []*provisioner.ClusterInstallation
 	Faults               Faults
 	ClockOffset          Duration
+}
+
+// persistedFile is what load reads: persisted with the installations,
+// which flush writes from each installation's cached JSON (re-encoding
+// them through json.Marshal would validate every byte again).
+type persistedFile struct {
+	persisted
+	Installations []json.RawMessage
 }
 
 const stateFile = "provisioner-sim.json"
@@ -207,7 +214,7 @@ func (s *Sim) load() error {
 	if err != nil {
 		return fmt.Errorf("reading simulator state: %w", err)
 	}
-	var p persisted
+	var p persistedFile
 	if err := json.Unmarshal(data, &p); err != nil {
 		return fmt.Errorf("reading simulator state %s: %w", path, err)
 	}
@@ -265,14 +272,22 @@ func (s *Sim) flush() error {
 		Version: 1, SavedAt: provisioner.Millis(s.nowLocked()), Faults: s.faults,
 		ClockOffset: Duration(s.offset), Webhooks: s.st.webhooks, ClusterInstallations: s.st.ciOrder,
 	}
-	for _, in := range s.st.order {
-		p.Installations = append(p.Installations, in.json())
-	}
 	for _, a := range s.st.annotations {
 		p.Annotations = append(p.Annotations, a)
 	}
 	slices.SortFunc(p.Annotations, func(a, b *provisioner.Annotation) int { return strings.Compare(a.Name, b.Name) })
-	data, err := json.Marshal(p)
+	head, err := json.Marshal(p)
+	var data []byte
+	if err == nil {
+		data = append(head[:len(head)-1:len(head)-1], `,"Installations":[`...)
+		for i, in := range s.st.order {
+			if i > 0 {
+				data = append(data, ',')
+			}
+			data = append(data, in.json()...)
+		}
+		data = append(data, "]}"...)
+	}
 	s.mu.RUnlock()
 	if err != nil {
 		return fmt.Errorf("encoding simulator state: %w", err)
