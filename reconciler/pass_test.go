@@ -46,7 +46,10 @@ func TestPassLifecycle(t *testing.T) {
 	if k := kinds(h.notes.take()); k["alpha"] != TransitionReady {
 		t.Errorf("transitions %v, want alpha ready", k)
 	}
-	st = h.readStatus("alpha")
+	st, err := h.storeRep.StatusOf(h.ctx, "alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if readyReasonOf(st) != envs.ReasonAvailable || st.Status.Installation.State != StateStable || st.Status.Installation.URL == "" {
 		t.Errorf("status once stable: %+v", st.Status)
 	}

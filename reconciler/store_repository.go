@@ -156,3 +156,21 @@ func (s *StoreRepository) AllowedDeletions(ctx context.Context, commit string) (
 	}
 	return n, nil
 }
+
+// StatusOf reads the status of one environment from the head of the status
+// branch, as last fetched; nil when there is none. Bots use it to show
+// status without running a reconciler.
+func (s *StoreRepository) StatusOf(ctx context.Context, name string) (*Status, error) {
+	head, err := s.Repo.Head(StatusBranch)
+	if err != nil || head == "" {
+		return nil, err
+	}
+	data, err := s.Repo.ReadFile(ctx, head, StatusPath(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseStatus(data)
+}
