@@ -29,7 +29,15 @@ func ReadDir(fsys fs.FS) ([]Document, error) {
 			}
 			return nil
 		}
-		if !IsEnvironmentPath(p) || !d.Type().IsRegular() {
+		if !IsEnvironmentPath(p) {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			// Reported rather than skipped: a skipped file would look like a
+			// removed environment.
+			name, _ := NameFromPath(p)
+			docs = append(docs, Document{Path: p, Name: name, Err: Problems{{File: p,
+				Message: "is not a regular file (a link or a special file); environment files are plain files"}}})
 			return nil
 		}
 		data, err := fs.ReadFile(fsys, p)

@@ -2,6 +2,7 @@ package envs
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -21,6 +22,7 @@ func TestReadDirBadInputKeepsTheRest(t *testing.T) {
 		"environments/README.md":      {Data: []byte("not an environment")},
 		"environments/.hidden/x.yaml": {Data: []byte("ignored")},
 		"status/good.yaml":            {Data: []byte("ignored")},
+		"environments/link.yaml":      {Data: []byte("good.yaml"), Mode: fs.ModeSymlink},
 	}
 	docs, err := ReadDir(fsys)
 	if err != nil {
@@ -30,6 +32,7 @@ func TestReadDirBadInputKeepsTheRest(t *testing.T) {
 		"environments/a/twin.yaml":  `environments/a/twin.yaml:5:9: metadata.name: "twin" is also the name of environments/b/twin.yaml`,
 		"environments/b/twin.yaml":  `environments/b/twin.yaml:5:9: metadata.name: "twin" is also the name of environments/a/twin.yaml`,
 		"environments/good.yaml":    "",
+		"environments/link.yaml":    `environments/link.yaml: is not a regular file`,
 		"environments/syntax.yaml":  `environments/syntax.yaml:27: invalid YAML: `,
 		"environments/unknown.yaml": `environments/unknown.yaml:10:5: spec.owner.slack: unknown field "slack"`,
 	}
