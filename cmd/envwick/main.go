@@ -49,6 +49,7 @@ bundled provisioner simulator, nothing to configure.`,
 	root.AddCommand(
 		// Subcommands are added here, one constructor per file.
 		newValidateCmd(),
+		newSchemaCmd(),
 		newPlanCmd(),
 		newReconcileCmd(),
 		newServeCmd(),

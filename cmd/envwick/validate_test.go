@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/envwick/envwick/envs"
 )
 
 func runValidate(t *testing.T, args ...string) (string, error) {
@@ -133,5 +135,19 @@ func TestGitHubEscaping(t *testing.T) {
 	}
 	if got := escapeProperty("a,b:c"); got != "a%2Cb%3Ac" {
 		t.Errorf("escapeProperty: %s", got)
+	}
+}
+
+func TestSchemaCommand(t *testing.T) {
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetArgs([]string{"schema"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var s map[string]any
+	if err := json.Unmarshal(out.Bytes(), &s); err != nil || s["$id"] != envs.SchemaURL {
+		t.Fatalf("schema output: %v %v", err, s["$id"])
 	}
 }
