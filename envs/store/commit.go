@@ -46,7 +46,7 @@ type Change struct {
 // Result is what a Commit did.
 type Result struct {
 	// Commit is the new commit, or with NoChange the head the change was
-	// found to be in place on.
+	// found to be in place on (empty if the branch does not exist).
 	Commit string
 	// NoChange: the change was already in place; nothing was committed.
 	NoChange bool
@@ -275,8 +275,13 @@ func (r *Repo) build(base plumbing.Hash, batch []*request) (plumbing.Hash, []plu
 			q.err = fmt.Errorf("applying %q: %w", subject(q.change.Message), err)
 			continue
 		}
-		if _, err := tx.apply(); err != nil {
+		changed, err := tx.apply()
+		if err != nil {
 			return plumbing.ZeroHash, nil, err
+		}
+		if !changed {
+			q.commit, q.noChange = parent, true
+			continue
 		}
 		th, err := tree.write()
 		if err != nil {
@@ -384,7 +389,11 @@ func (r *Repo) finish(batch []*request, attempts int) {
 			q.finish(Result{}, q.err)
 			continue
 		}
-		q.finish(Result{Commit: q.commit.String(), NoChange: q.noChange, Attempts: attempts}, nil)
+		res := Result{NoChange: q.noChange, Attempts: attempts}
+		if !q.commit.IsZero() { // a no-op on a branch that does not exist yet
+			res.Commit = q.commit.String()
+		}
+		q.finish(res, nil)
 	}
 }
 

@@ -408,6 +408,11 @@ func TestStatusBranchIsAnOrphan(t *testing.T) {
 	if h, _ := r.Head(store.StatusBranch); h != res.Commit {
 		t.Errorf("Head(status) = %s; want %s", h, res.Commit)
 	}
+	// A no-op on a branch that does not exist reports no commit.
+	none := commit(t, r, store.Change{Branch: "envwick/other", Apply: func(*store.Tx) error { return nil }})
+	if !none.NoChange || none.Commit != "" {
+		t.Errorf("no-op on a missing branch = %+v; want NoChange and no commit", none)
+	}
 }
 
 func TestTxReadWriteListFind(t *testing.T) {
