@@ -370,3 +370,23 @@ func TestCheckUnique(t *testing.T) {
 		t.Errorf("broken file problems: %v", ps)
 	}
 }
+
+func TestProblemError(t *testing.T) {
+	for _, tt := range []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{File: "f.yaml", Line: 3, Column: 5, Field: "spec.state", Message: "m"}, "f.yaml:3:5: spec.state: m"},
+		{Problem{File: "f.yaml", Line: 3, Message: "m"}, "f.yaml:3: m"},
+		{Problem{File: "f.yaml", Message: "m"}, "f.yaml: m"},
+		{Problem{Line: 3, Column: 5, Field: "kind", Message: "m"}, "3:5: kind: m"},
+		{Problem{Field: "kind", Message: "m"}, "kind: m"},
+	} {
+		if got := tt.p.Error(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+	if (Problems{}).Err() != nil || Problems(nil).Err() != nil {
+		t.Error("no problems must be a nil error")
+	}
+}

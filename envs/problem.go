@@ -29,15 +29,18 @@ type Problem struct {
 // unknown.
 func (p Problem) Error() string {
 	var b strings.Builder
+	var pos []string
 	if p.File != "" {
-		b.WriteString(p.File)
-		if p.Line > 0 {
-			b.WriteString(":" + strconv.Itoa(p.Line))
-			if p.Column > 0 {
-				b.WriteString(":" + strconv.Itoa(p.Column))
-			}
+		pos = append(pos, p.File)
+	}
+	if p.Line > 0 {
+		pos = append(pos, strconv.Itoa(p.Line))
+		if p.Column > 0 {
+			pos = append(pos, strconv.Itoa(p.Column))
 		}
-		b.WriteString(": ")
+	}
+	if len(pos) > 0 {
+		b.WriteString(strings.Join(pos, ":") + ": ")
 	}
 	if p.Field != "" {
 		b.WriteString(p.Field + ": ")
