@@ -374,9 +374,9 @@ func (ed *editor) scalarEnd(start int, v *yaml.Node) (int, bool) {
 			}
 		}
 	case v.Style&(yaml.LiteralStyle|yaml.FoldedStyle|yaml.TaggedStyle) == 0:
+		// Block context only: flow collections are rewritten whole (flow).
 		end := start
-		for end < len(src) && src[end] != '\n' && !(src[end] == '#' && end > start && src[end-1] == ' ') &&
-			!(src[end] == ',' || src[end] == ']' || src[end] == '}') {
+		for end < len(src) && src[end] != '\n' && !(src[end] == '#' && end > start && src[end-1] == ' ') {
 			end++
 		}
 		for end > start && src[end-1] == ' ' {

@@ -143,6 +143,22 @@ func TestEdit(t *testing.T) {
 	}
 }
 
+func TestEditPlainScalarWithCommas(t *testing.T) {
+	original := strings.Replace(handFile, "  installation:\n", "  source:\n    manual:\n      note: one, two [x]   # why\n  installation:\n", 1)
+	e, err := Parse("", []byte(original))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Spec.Source.Manual.Note = "three, four"
+	got, err := Edit([]byte(original), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Replace(original, "one, two [x]   # why", "three, four   # why", 1); string(got) != want {
+		t.Fatalf("edit differs:\n%s", lineDiff(want, string(got)))
+	}
+}
+
 func TestEditOneFieldChangesOneLine(t *testing.T) {
 	e, err := Parse("", []byte(handFile))
 	if err != nil {
