@@ -459,3 +459,16 @@ func BenchmarkCreateCommand(b *testing.B) {
 		}
 	}
 }
+
+func TestWithoutServerTheFormNamesThePerson(t *testing.T) {
+	w := newWorld(t, func(c *Config) { c.AllowedEmailDomains = nil })
+	w.bot.chat = noChat{}
+	reply := w.run(w.alice, "create local")
+	contains(t, reply, "Creating **local**")
+	if e := w.env("local"); e == nil || e.Spec.Owner.Mattermost != "ignored" {
+		t.Fatalf("environment %+v", e)
+	}
+	if c := w.lastCommit(); c.Author.Name != "ignored" {
+		t.Errorf("author %q", c.Author.Name)
+	}
+}

@@ -42,6 +42,11 @@ func (b *Bot) execute(ctx context.Context, req request) string {
 		return "The /cloud command is not available in this team."
 	}
 	who, err := b.chat.User(ctx, req.UserID)
+	if errors.Is(err, errNoChat) && req.UserName != "" {
+		// No server to ask (envwick dev tried with curl): trust the form's
+		// username. With a server configured, identity always comes from it.
+		who, err = person{ID: req.UserID, Username: req.UserName, Name: req.UserName}, nil
+	}
 	if err != nil {
 		b.log.ErrorContext(ctx, "looking up the person running /cloud", "user", req.UserName, "error", err)
 		return "Sorry, I could not look you up on Mattermost. Please try again in a moment."

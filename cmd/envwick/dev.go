@@ -38,6 +38,9 @@ survives restarts; delete the data dir to start over.`,
 	var github githubConfig
 	github.addFlags(cmd.Flags())
 	cfg.Attach = append(cfg.Attach, github.attach)
+	var chat chatConfig
+	chat.addFlags(cmd.Flags())
+	cfg.Attach = append(cfg.Attach, chat.attach)
 	cfg.addServeFlags(cmd.Flags(), "127.0.0.1:0")
 	cmd.Flags().StringVar(&seed, "seed", "envs/examples/environments", "environment files to seed a new dev repository with")
 	// People read dev's logs: text, and a shorter interval than serve's.

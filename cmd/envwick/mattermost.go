@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/bots/mattermost"
 )
 
@@ -58,4 +64,118 @@ process list.`,
 	f.StringVar(&o.Trigger, "trigger", mattermost.Trigger, "the command word")
 	f.BoolVar(&o.Replace, "replace", false, "replace an existing command with the same trigger")
 	return cmd
+}
+
+// chatConfig configures the chat bot inside serve and dev. The bot is on
+// when at least one slash command token is set. Secrets come only from the
+// environment or from files, never from flags, and are never logged.
+type chatConfig struct {
+	ServerURL           string
+	PublicURL           string
+	TokensFile          string
+	BotTokenFile        string
+	ActionKeyFile       string
+	AllowedEmailDomains []string
+	AllowedTeams        []string
+	Admins              []string
+	MaxEnvironments     int
+	MaxKept             int
+	MaxExtension        time.Duration
+	ButtonExtension     time.Duration
+}
+
+func (c *chatConfig) addFlags(fs *pflag.FlagSet) {
+	s := func(p *string, name, usage string) {
+		fs.StringVar(p, name, envString(name, ""), usage+" ["+envName(name)+"]")
+	}
+	list := func(p *[]string, name, usage string) {
+		var def []string
+		if v := envString(name, ""); v != "" {
+			def = strings.Split(v, ",")
+		}
+		fs.StringSliceVar(p, name, def, usage+" ["+envName(name)+"]")
+	}
+	s(&c.ServerURL, "mattermost-url", "Mattermost server the chat bot talks to")
+	s(&c.PublicURL, "mattermost-public-url", "URL the Mattermost server reaches this envwick at, for buttons (default: --public-url)")
+	s(&c.TokensFile, "mattermost-command-tokens-file", "file holding the /cloud command tokens, one a line (or set ENVWICK_MATTERMOST_COMMAND_TOKENS, comma-separated); the bot is on when set")
+	s(&c.BotTokenFile, "mattermost-bot-token-file", "file holding the bot account's access token (or set ENVWICK_MATTERMOST_BOT_TOKEN)")
+	s(&c.ActionKeyFile, "mattermost-action-key-file", "file holding the key that signs buttons (or set ENVWICK_MATTERMOST_ACTION_KEY)")
+	list(&c.AllowedEmailDomains, "mattermost-allowed-email-domains", "only people with an email in these domains may use /cloud")
+	list(&c.AllowedTeams, "mattermost-allowed-teams", "only these teams (names or IDs) may use /cloud")
+	list(&c.Admins, "mattermost-admins", "Mattermost usernames that may act on anyone's environment")
+	fs.IntVar(&c.MaxEnvironments, "mattermost-max-environments", envInt("mattermost-max-environments", 3), "live environments one person may own (-1: no limit) ["+envName("mattermost-max-environments")+"]")
+	fs.IntVar(&c.MaxKept, "mattermost-max-kept", envInt("mattermost-max-kept", 1), "environments one person may keep from housekeeping (-1: no limit) ["+envName("mattermost-max-kept")+"]")
+	fs.DurationVar(&c.MaxExtension, "mattermost-max-extension", envDuration("mattermost-max-extension", 7*24*time.Hour), "longest extension, and furthest from now an end of life may move ["+envName("mattermost-max-extension")+"]")
+	fs.DurationVar(&c.ButtonExtension, "mattermost-button-extension", envDuration("mattermost-button-extension", 3*24*time.Hour), "what the Extend button adds ["+envName("mattermost-button-extension")+"]")
+}
+
+// attach builds the chat bot and plugs it into the system: its notifier
+// hears transitions, its handler serves /mattermost/, command use is
+// activity. It returns a function that waits for the bot's background work,
+// or nil when the bot is off.
+func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
+	tokens, err := chatTokens(c.TokensFile)
+	if err != nil || len(tokens) == 0 {
+		return nil, err
+	}
+	botToken, err := secret("ENVWICK_MATTERMOST_BOT_TOKEN", c.BotTokenFile)
+	if err != nil {
+		return nil, err
+	}
+	actionKey, err := secret("ENVWICK_MATTERMOST_ACTION_KEY", c.ActionKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	publicURL := c.PublicURL
+	if publicURL == "" {
+		publicURL = sys.Config.PublicURL
+	}
+	ledger, err := commit.OpenLedger(filepath.Join(sys.Config.DataDir, "mattermost-deliveries"), 10000)
+	if err != nil {
+		return nil, err
+	}
+	log := sys.Logger.With("component", "mattermost")
+	bot, err := mattermost.New(mattermost.Config{
+		Tokens: tokens, ServerURL: c.ServerURL, BotToken: botToken, PublicURL: publicURL, ActionKey: []byte(actionKey),
+		AllowedEmailDomains: c.AllowedEmailDomains, AllowedTeams: c.AllowedTeams, Admins: c.Admins,
+		MaxEnvironmentsPerUser: c.MaxEnvironments, MaxKeptPerUser: c.MaxKept,
+		MaxExtension: c.MaxExtension, ButtonExtension: c.ButtonExtension,
+	}, mattermost.Deps{
+		Committer:    commit.New(sys.Repo, commit.Options{Ledger: ledger, Logger: log}),
+		Environments: mattermost.StoreEnvironments{Repo: sys.Repo},
+		Status:       mattermost.ReconcilerStatus{R: sys.Reconciler},
+		Activity:     sys.Activity,
+		Logger:       log,
+	})
+	if err != nil {
+		ledger.Close()
+		return nil, err
+	}
+	*sys.Notifiers = append(*sys.Notifiers, bot)
+	sys.Mux.Handle("/mattermost/", bot.Handler())
+	log.InfoContext(ctx, "chat bot on", "command", mattermost.CommandPath, "actions", mattermost.ActionsPath, "buttons", actionKey != "" && publicURL != "")
+	return func() {
+		bot.Close()
+		ledger.Close()
+	}, nil
+}
+
+// chatTokens reads the slash command tokens: a file with one a line, or
+// ENVWICK_MATTERMOST_COMMAND_TOKENS, comma-separated.
+func chatTokens(file string) ([]string, error) {
+	raw := os.Getenv("ENVWICK_MATTERMOST_COMMAND_TOKENS")
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("reading the slash command tokens: %w", err)
+		}
+		raw = strings.ReplaceAll(string(b), "\n", ",")
+	}
+	var out []string
+	for _, t := range strings.Split(raw, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
