@@ -66,6 +66,9 @@ func (r *Repo) Commit(ctx context.Context, c Change) (Result, error) {
 	if err := checkChange(c); err != nil {
 		return Result{}, err
 	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("committing %q: %w", subject(c.Message), context.Cause(ctx))
+	}
 	req := &request{ctx: ctx, change: c, done: make(chan outcome, 1)}
 	if err := r.enqueue(req); err != nil {
 		return Result{}, err

@@ -526,3 +526,46 @@ func straightHistory(t *testing.T, bare string, want int) map[string]int {
 	}
 	return pos
 }
+
+// TestCancelledWhileQueued: a change whose caller gave up while it waited
+// behind another push is not committed.
+func TestCancelledWhileQueued(t *testing.T) {
+	r := open(t, store.Options{})
+	ctx := ctxT(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		_, err := r.Commit(ctx, store.Change{Message: "slow", Apply: func(tx *store.Tx) error {
+			close(started)
+			<-release
+			tx.Write("slow", []byte("x"))
+			return nil
+		}})
+		first <- err
+	}()
+	<-started // the writer is busy with the first change
+
+	cctx, cancel := context.WithCancel(ctx)
+	second := make(chan error, 1)
+	go func() {
+		_, err := r.Commit(cctx, store.Change{Message: "abandoned", Apply: writeFile("abandoned", []byte("x"))})
+		second <- err
+	}()
+	cancel()
+	if err := <-second; !errors.Is(err, context.Canceled) {
+		t.Fatalf("abandoned change: err = %v; want context.Canceled", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// Queued after the abandoned one, so done only once it was handled.
+	last := commit(t, r, store.Change{Message: "after", Apply: writeFile("after", []byte("x"))})
+	files, err := r.Changed(ctx, "", last.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"after", "slow"}; !slices.Equal(files, want) {
+		t.Errorf("head holds %v; want %v (the abandoned change must not land)", files, want)
+	}
+}
