@@ -356,6 +356,10 @@ func TestNotifierEditsOneCommentAndStatus(t *testing.T) {
 	if body := r.envComment(2); !strings.Contains(body, "is destroyed") {
 		t.Errorf("deleted comment = %q", body)
 	}
+	sts = r.gh.Statuses(repoName, headSHA)
+	if last := sts[len(sts)-1]; last.GetDescription() != "Test server destroyed" || last.GetTargetURL() != "" {
+		t.Errorf("status after deletion = %v", last)
+	}
 	// The envs repository commit got its status.
 	if st := r.gh.Statuses("org/envs", "aaaaaaa1"); len(st) != 1 || st[0].GetState() != "success" || st[0].GetContext() != "envwick/reconcile" {
 		t.Errorf("envs commit statuses = %v", st)

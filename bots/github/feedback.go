@@ -183,6 +183,10 @@ func (f *feedback) status(u update) (state, desc, target string) {
 		return "success", "Test server ready at " + sha, u.url
 	case phaseFailed:
 		return "failure", "Test server failed: " + oneLine(u.reason), ""
+	case phaseDestroyed:
+		// Statuses cannot be removed; replace the ready one, whose link
+		// now leads nowhere.
+		return "success", "Test server destroyed", ""
 	}
 	return "", "", ""
 }
