@@ -149,8 +149,11 @@ func Open(ctx context.Context, o Options) (*Repo, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("opening envs repository: %w", err)
 	}
+	// Each fetch that brings objects adds a packfile: keep a bounded
+	// number of them open rather than all (which would run out of file
+	// descriptors in a long-running process).
 	fs := filesystem.NewStorageWithOptions(osfs.New(o.Dir), cache.NewObjectLRUDefault(),
-		filesystem.Options{KeepDescriptors: true})
+		filesystem.Options{MaxOpenDescriptors: 64})
 	st := &lockedStorage{s: fs}
 	repo, err := openOrInit(st, o.Dir, o.Branch)
 	if err != nil {
