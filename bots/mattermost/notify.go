@@ -122,7 +122,7 @@ func (b *Bot) readyMessage(ctx context.Context, t reconciler.Transition) string 
 		b.log.InfoContext(ctx, "accounts not created on the installation", "environment", t.Name, "error", err)
 	}
 	if len(creds) == 0 {
-		s.WriteString("\nI could not create accounts on it; the first account you create there becomes its system admin.")
+		s.WriteString("\nI could not create accounts on it (it may not answer yet, or already have some); on a fresh server the first account you sign up becomes its system admin.")
 		return s.String()
 	}
 	s.WriteString("\nAccounts I created for you (only in this message; change the passwords if you share the server):\n")
