@@ -164,13 +164,11 @@ func (q *queue) add(j *job) error {
 		if err != nil {
 			return fmt.Errorf("spooling event: %w", err)
 		}
-		name := fmt.Sprintf("%020d-%s.json", j.Seq, safeFileName(j.Delivery))
-		tmp := filepath.Join(q.dir, "."+name)
-		if err := os.WriteFile(tmp, data, 0o644); err != nil {
-			return fmt.Errorf("spooling event: %w", err)
-		}
-		j.file = filepath.Join(q.dir, name)
-		if err := os.Rename(tmp, j.file); err != nil {
+		// Written in place, without a rename: a file cut short by a crash
+		// was never acknowledged, and decodeJob recognises it (the payload
+		// is not complete JSON) so that it is set aside at the restart.
+		j.file = filepath.Join(q.dir, fmt.Sprintf("%020d-%s.json", j.Seq, safeFileName(j.Delivery)))
+		if err := writeNew(j.file, data); err != nil {
 			return fmt.Errorf("spooling event: %w", err)
 		}
 	}
@@ -355,4 +353,13 @@ func (g *ingressGate) wait(ctx context.Context, max time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	return errors.Join(err, f.Close())
 }
