@@ -385,6 +385,22 @@ func TestExtend(t *testing.T) {
 	// The end of life may not move more than MaxExtension from now.
 	w2.status["app"] = envs.EnvironmentStatus{DeleteAt: timePtr(testNow.Add(5 * 24 * time.Hour))}
 	contains(t, w2.run(w2.alice, "extend app 3d"), "the limit is 7d from now")
+
+	// An explicit expiry counts even before the reconciler recorded one.
+	w3 := newWorld(t, nil)
+	w3.run(w3.alice, "create app")
+	if _, err := w3.bot.commits.Update(context.Background(), commit.Meta{Actor: commit.Person{Name: "a"}}, "app",
+		func(e *envs.Environment) error {
+			e.Spec.Lifecycle.ExpiresAt = timePtr(testNow.Add(6 * 24 * time.Hour))
+			return nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	contains(t, w3.run(w3.alice, "extend app 2d"), "the limit is 7d from now")
+	contains(t, w3.run(w3.alice, "extend app 1d"), "Extended **app** by 1d")
+	if x := w3.env("app").Spec.Lifecycle.ExpiresAt; x == nil || !x.Equal(timePtr(testNow.Add(7*24*time.Hour))) {
+		t.Fatalf("expiresAt %v", x)
+	}
 }
 
 func TestSlowCommandFollowsUpThroughResponseURL(t *testing.T) {

@@ -351,10 +351,16 @@ func (a *action) extend(ctx context.Context, e *envs.Environment, d time.Duratio
 	if d > max {
 		return "", refuse("You can extend by at most %s at a time.", envs.FormatDuration(max))
 	}
-	end := a.now.Add(d)
-	if st, ok := a.status(e.Name); ok && st.DeleteAt != nil && st.DeleteAt.After(a.now) {
-		end = st.DeleteAt.Add(d)
+	// The current end of life: the recorded deadline, or the explicit
+	// expiry when no status is known yet, whichever is later.
+	from := a.now
+	if st, ok := a.status(e.Name); ok && st.DeleteAt != nil && st.DeleteAt.After(from) {
+		from = st.DeleteAt.Time
 	}
+	if x := e.Spec.Lifecycle.ExpiresAt; x != nil && x.After(from) {
+		from = x.Time
+	}
+	end := from.Add(d)
 	if limit := a.now.Add(max); end.After(limit) {
 		return "", refuse("That would keep **%s** until %s; the limit is %s from now (%s).",
 			e.Name, day(end), envs.FormatDuration(max), day(limit))
