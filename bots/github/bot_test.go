@@ -5,6 +5,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -302,11 +304,23 @@ func TestSpooledEventsSurviveRestart(t *testing.T) {
 	if n := len(repo.Commits(t)); n != 0 {
 		t.Fatalf("committed before running: %d", n)
 	}
+	// A spool file cut short by a crash while it was written (never
+	// acknowledged) is set aside, not handled and not fatal.
+	cut := filepath.Join(dir, "spool", "00000000000000000099-cut.json")
+	if err := os.WriteFile(cut, []byte(`{"seq":99,"event":"pull_request","delivery":"cut"}`+"\n"+`{"action":"lab`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// The restarted bot handles what was accepted.
 	r2 := newRig(t, rigOptions{dataDir: dir, repo: repo})
 	r2.wait()
 	if n := r2.commits(); n != 1 {
 		t.Fatalf("%d commits after restart, want 1", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "spool", "failed", "00000000000000000099-cut.json")); err != nil {
+		t.Errorf("cut spool file not set aside: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "spool", "*.json")); len(left) != 0 {
+		t.Errorf("spool not emptied: %v", left)
 	}
 }
 
