@@ -253,6 +253,8 @@ func (r *Repo) commitBatch(branch string, batch []*request) {
 // commit per change that edits something, and returns the last commit and
 // every object written.
 func (r *Repo) build(base plumbing.Hash, batch []*request) (plumbing.Hash, []plumbing.Hash, error) {
+	r.gen.RLock()
+	defer r.gen.RUnlock()
 	baseTree := plumbing.ZeroHash
 	if !base.IsZero() {
 		c, err := object.GetCommit(r.st, base)

@@ -56,6 +56,8 @@ type fileRef struct {
 // parallel and cached by blob hash, so loading a commit that differs from
 // an earlier one in one file parses that file only.
 func (r *Repo) Load(ctx context.Context, commit string) (*Snapshot, error) {
+	r.gen.RLock()
+	defer r.gen.RUnlock()
 	c, err := r.commit(commit)
 	if err != nil {
 		return nil, err
@@ -210,6 +212,8 @@ func (r *Repo) tree(commit string) (*object.Tree, error) {
 // Changed lists the paths that differ between two commits, sorted; from
 // empty means the empty tree (every path at to).
 func (r *Repo) Changed(ctx context.Context, from, to string) ([]string, error) {
+	r.gen.RLock()
+	defer r.gen.RUnlock()
 	toTree, err := r.tree(to)
 	if err != nil {
 		return nil, err
@@ -238,6 +242,8 @@ func (r *Repo) Changed(ctx context.Context, from, to string) ([]string, error) {
 
 // ReadFile returns the content of a file at a commit.
 func (r *Repo) ReadFile(ctx context.Context, commit, path string) ([]byte, error) {
+	r.gen.RLock()
+	defer r.gen.RUnlock()
 	t, err := r.tree(commit)
 	if err != nil {
 		return nil, err
@@ -263,6 +269,8 @@ type sinceKey struct {
 // the parent the file came from through merges. Answers are cached per
 // commit and path, so asking again after new commits walks only those.
 func (r *Repo) LastChange(ctx context.Context, commit, path string) (time.Time, error) {
+	r.gen.RLock()
+	defer r.gen.RUnlock()
 	c, err := r.commit(commit)
 	if err != nil {
 		return time.Time{}, err

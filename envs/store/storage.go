@@ -9,6 +9,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // lockedStorage serialises every call into a go-git storage. go-git's
@@ -19,7 +20,7 @@ import (
 // waits on the network.
 type lockedStorage struct {
 	mu sync.Mutex
-	s  storage.Storer
+	s  *filesystem.Storage
 }
 
 var (
@@ -157,12 +158,8 @@ func (l *lockedStorage) Module(name string) (storage.Storer, error) {
 // exploding it into loose objects. Writing goes to a temporary file; only
 // Close, which registers the new pack with the storage, needs the lock.
 func (l *lockedStorage) PackfileWriter() (io.WriteCloser, error) {
-	pw, ok := l.s.(storer.PackfileWriter)
-	if !ok {
-		return nil, storer.ErrStop
-	}
 	l.mu.Lock()
-	w, err := pw.PackfileWriter()
+	w, err := l.s.PackfileWriter()
 	l.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -187,8 +184,17 @@ func (p *lockedPackWriter) Close() error {
 func (l *lockedStorage) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if c, ok := l.s.(io.Closer); ok {
-		return c.Close()
+	return l.s.Close()
+}
+
+// swap closes the storage, runs change on its files and opens it again.
+func (l *lockedStorage) swap(change func() error, reopen func() *filesystem.Storage) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.s.Close(); err != nil {
+		return err
 	}
-	return nil
+	err := change()
+	l.s = reopen()
+	return err
 }

@@ -19,11 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 	"k8s.io/utils/lru"
 )
 
@@ -97,9 +94,15 @@ type Repo struct {
 	repo   *git.Repository
 	remote remote // nil for a local-only repository
 
-	// netMu serialises fetches and pushes, so a fetch that started before
-	// a push landed cannot move a tracking ref back behind it.
+	// netMu serialises fetches, pushes and compaction, so a fetch that
+	// started before a push landed cannot move a tracking ref back behind
+	// it.
 	netMu sync.Mutex
+	// gen is held for reading by every operation that reads objects, and
+	// for writing by compaction while it swaps the storage.
+	gen      sync.RWMutex
+	dir      string
+	maxPacks int
 
 	parsed *lru.Cache // parseKey -> parsed
 	parses atomic.Int64
@@ -149,12 +152,7 @@ func Open(ctx context.Context, o Options) (*Repo, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("opening envs repository: %w", err)
 	}
-	// Each fetch that brings objects adds a packfile: keep a bounded
-	// number of them open rather than all (which would run out of file
-	// descriptors in a long-running process).
-	fs := filesystem.NewStorageWithOptions(osfs.New(o.Dir), cache.NewObjectLRUDefault(),
-		filesystem.Options{MaxOpenDescriptors: 64})
-	st := &lockedStorage{s: fs}
+	st := &lockedStorage{s: openStorage(o.Dir)}
 	repo, err := openOrInit(st, o.Dir, o.Branch)
 	if err != nil {
 		_ = st.Close()
@@ -166,6 +164,8 @@ func Open(ctx context.Context, o Options) (*Repo, error) {
 		committer: o.Committer,
 		maxPush:   o.MaxPushAttempts,
 		now:       o.Now,
+		dir:       o.Dir,
+		maxPacks:  defaultMaxPacks,
 		log:       o.Logger.With("repo", redactURL(o.URL), "dir", o.Dir),
 		remoteURL: redactURL(o.URL),
 		st:        st,
@@ -275,6 +275,11 @@ func (r *Repo) Sync(ctx context.Context) (string, error) {
 	if r.remote != nil {
 		r.netMu.Lock()
 		err := r.remote.fetch(ctx)
+		if err == nil {
+			if cerr := r.compact(ctx); cerr != nil {
+				r.log.Warn("compacting the clone", "error", cerr)
+			}
+		}
 		r.netMu.Unlock()
 		if err != nil {
 			return "", fmt.Errorf("fetching from %s: %w", r.where(), err)

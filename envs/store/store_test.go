@@ -569,3 +569,52 @@ func TestCancelledWhileQueued(t *testing.T) {
 		t.Errorf("head holds %v; want %v (the abandoned change must not land)", files, want)
 	}
 }
+
+// TestCompaction: the packs that fetches leave behind are folded into one,
+// and everything stays readable.
+func TestCompaction(t *testing.T) {
+	root := t.TempDir()
+	d := gittest.StartDaemon(t, root)
+	gittest.InitBare(t, root, "envs.git")
+	ctx := ctxT(t)
+	writer := open(t, store.Options{URL: d.URL("envs.git")})
+	dir := filepath.Join(t.TempDir(), "reader")
+	reader := open(t, store.Options{URL: d.URL("envs.git"), Dir: dir})
+	reader.SetMaxPacks(3)
+	var first, head string
+	for i := range 6 {
+		name := fmt.Sprint("env-", i)
+		res := commit(t, writer, store.Change{Apply: writeFile(envPath(name), envYAML(name, "jane"))})
+		if first == "" {
+			first = res.Commit
+		}
+		var err error
+		if head, err = reader.Sync(ctx); err != nil || head != res.Commit {
+			t.Fatalf("Sync = %s, %v; want %s", head, err, res.Commit)
+		}
+		if n := countPacks(t, dir); n > 3 {
+			t.Fatalf("after fetch %d the clone has %d packs; want at most 3", i+1, n)
+		}
+	}
+	snap, err := reader.Load(ctx, head)
+	if err != nil || len(snap.Environments) != 6 {
+		t.Fatalf("Load after compaction: %d environments, %v; want 6", len(snap.Environments), err)
+	}
+	if _, err := reader.Load(ctx, first); err != nil {
+		t.Errorf("Load of the first commit after compaction: %v", err)
+	}
+	if _, err := reader.LastChange(ctx, head, envPath("env-0")); err != nil {
+		t.Errorf("LastChange across compacted history: %v", err)
+	}
+	// And the compacted clone still pushes.
+	commit(t, reader, store.Change{Apply: writeFile(envPath("late"), envYAML("late", "jane"))})
+}
+
+func countPacks(t *testing.T, dir string) int {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.pack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(m)
+}
