@@ -60,7 +60,7 @@ func (c *githubConfig) addFlags(fs *pflag.FlagSet) {
 	id(&c.InstallationID, "github-installation-id", "GitHub App installation used when a repository's cannot be looked up")
 	s(&c.Image, "github-image", "mattermostdevelopment/mattermost-enterprise-edition", "Mattermost image pull-request environments run")
 	list(&c.Images, "github-images", "per-repository images, owner/name=image")
-	s(&c.VersionRule, "github-version-rule", string(githubbot.VersionShortSHA), "image tag from the pull request head: sha or sha7")
+	s(&c.VersionRule, "github-version-rule", string(githubbot.VersionSHA), "image tag from the pull request head: sha (the full head SHA) or sha7")
 	fs.BoolVar(&c.ServeForks, "github-serve-forks", envBool("github-serve-forks", false), "create environments for pull requests from forks ["+envName("github-serve-forks")+"]")
 	s(&c.CommandPermission, "github-command-permission", "write", "lowest repository permission that may run /env commands: read, triage, write, maintain or admin")
 	s(&c.EnvsRepo, "github-envs-repo", "", "the envs repository on GitHub (owner/name), for statuses on its commits")
