@@ -103,7 +103,7 @@ func TestProvisionerAnswers(t *testing.T) {
 	owner := "envwick-e2e-smoke"
 
 	var created installation
-	call(t, http.MethodPost, base+"/api/installation", nil, map[string]any{
+	call(t, http.MethodPost, base+"/api/installations", nil, map[string]any{
 		"Name":        name,
 		"OwnerID":     owner,
 		"DNSNames":    []string{name + ".e2e.envwick.test"},
