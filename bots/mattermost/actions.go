@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -130,5 +131,18 @@ func (b *Bot) serveAction(w http.ResponseWriter, r *http.Request) {
 	// nothing more.
 	rq := request{Text: text, UserID: user, UserName: who.Username, ChannelID: req.ChannelId,
 		ChannelName: req.ChannelName, TeamID: req.TeamId, TeamDomain: req.TeamName, TriggerID: req.TriggerId}
-	reply(b.perform(ctx, cmd, who, rq, "button:"+sig[:32]))
+	text, done := b.perform(ctx, cmd, who, rq, "button:"+sig[:32])
+	resp := &model.PostActionIntegrationResponse{EphemeralText: text}
+	if done {
+		// The notice's buttons have served: replace them with what was
+		// done, so nobody clicks a stale one.
+		resp.Update = &model.Post{Message: fmt.Sprintf("%s\n\n%s", noticeTitle(env, time.Unix(unix, 0)), text)}
+		resp.Update.AddProp(model.PostPropsAttachments, []*model.MessageAttachment{})
+	}
+	writeJSON(w, resp)
+}
+
+// noticeTitle is the first line of an expiry notice.
+func noticeTitle(env string, deadline time.Time) string {
+	return fmt.Sprintf(":hourglass: **%s** will be deleted at %s", env, day(deadline))
 }

@@ -238,6 +238,11 @@ func TestChatBotEndToEnd(t *testing.T) {
 	if e := headEnvironment(ctx, t, repo, name); !e.Spec.Lifecycle.Keep {
 		t.Fatal("the Keep button committed nothing")
 	}
+	if p, _, err := aliceC.GetPost(ctx, notice.Id, ""); err != nil {
+		t.Fatal(err)
+	} else if len(p.Attachments()) != 0 || !strings.Contains(p.Message, "protected from housekeeping") {
+		t.Errorf("the notice still offers buttons or does not say what was done: %q", p.Message)
+	}
 
 	if reply := run("delete " + name); !strings.Contains(reply, "Deleting **"+name+"**") {
 		t.Fatalf("delete replied %q", reply)

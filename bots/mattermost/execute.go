@@ -55,12 +55,13 @@ func (b *Bot) execute(ctx context.Context, req request) string {
 		b.log.InfoContext(ctx, "/cloud refused: email domain not allowed", "user", who.Username)
 		return fmt.Sprintf("Sorry, /cloud is only for people with an email address in %s.", strings.Join(b.cfg.AllowedEmailDomains, ", "))
 	}
-	return b.perform(ctx, cmd, who, req, "")
+	text, _ := b.perform(ctx, cmd, who, req, "")
+	return text
 }
 
 // perform carries out a parsed command for a person who may use the bot,
-// and returns the reply text.
-func (b *Bot) perform(ctx context.Context, cmd *cloudcmd.Command, who person, req request, delivery string) string {
+// and returns the reply text and whether it was carried out.
+func (b *Bot) perform(ctx context.Context, cmd *cloudcmd.Command, who person, req request, delivery string) (string, bool) {
 	act := action{bot: b, cmd: cmd, who: who, req: req, now: b.now(), delivery: delivery}
 	reply, err := act.do(ctx)
 	var ref *refusal
@@ -69,21 +70,21 @@ func (b *Bot) perform(ctx context.Context, cmd *cloudcmd.Command, who person, re
 	case err == nil:
 	case errors.As(err, &ref):
 		b.log.InfoContext(ctx, "/cloud refused", "user", who.Username, "verb", cmd.Verb, "environment", cmd.Name, "reason", ref.msg)
-		return ref.msg
+		return ref.msg, false
 	case errors.As(err, &inv):
-		return fmt.Sprintf("Environment **%s** would not be valid, so nothing was changed:\n%s", cmd.Name, bullets(inv.Problems))
+		return fmt.Sprintf("Environment **%s** would not be valid, so nothing was changed:\n%s", cmd.Name, bullets(inv.Problems)), false
 	case errors.Is(err, commit.ErrExists):
-		return fmt.Sprintf("The name **%s** is already in use. Pick another name.", cmd.Name)
+		return fmt.Sprintf("The name **%s** is already in use. Pick another name.", cmd.Name), false
 	case errors.Is(err, commit.ErrNotFound):
-		return fmt.Sprintf("There is no environment named **%s**. `/cloud list` shows yours.", cmd.Name)
+		return fmt.Sprintf("There is no environment named **%s**. `/cloud list` shows yours.", cmd.Name), false
 	default:
 		b.log.ErrorContext(ctx, "/cloud failed", "user", who.Username, "verb", cmd.Verb, "environment", cmd.Name, "error", err)
-		return "Sorry, that did not work because of a problem on our side; nothing was changed. Please try again in a moment."
+		return "Sorry, that did not work because of a problem on our side; nothing was changed. Please try again in a moment.", false
 	}
 	if cmd.Name != "" && b.activity != nil {
 		b.activity.RecordActivity(ctx, cmd.Name, act.now, "/cloud "+string(cmd.Verb)+" by @"+who.Username)
 	}
-	return reply
+	return reply, true
 }
 
 func bullets(ps envs.Problems) string {

@@ -84,7 +84,7 @@ func (b *Bot) notify(ctx context.Context, t reconciler.Transition) error {
 	case reconciler.TransitionDeleted:
 		post.Message = fmt.Sprintf("%s is deleted.", name)
 	case reconciler.TransitionExpiring:
-		post.Message = fmt.Sprintf(":hourglass: %s will be deleted at %s (%s).", name, day(t.Deadline), firstNonEmpty(t.Message, t.Reason))
+		post.Message = fmt.Sprintf("%s (%s).", noticeTitle(t.Name, t.Deadline), firstNonEmpty(t.Message, t.Reason))
 		if actions := b.buttons(t.Name, to, t.Deadline); actions != nil {
 			model.ParseMessageAttachment(post, []*model.MessageAttachment{{
 				Text:    "Extend it, keep it, or let it go now:",

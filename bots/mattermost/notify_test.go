@@ -132,6 +132,11 @@ func TestDeletedNoticeReachesTheOwnerWithoutSpec(t *testing.T) {
 
 // clickButton posts a button callback the way the Mattermost server does.
 func (w *world) clickButton(userID string, ctx map[string]any) (int, string) {
+	code, r := w.clickButtonFull(userID, ctx)
+	return code, r.EphemeralText
+}
+
+func (w *world) clickButtonFull(userID string, ctx map[string]any) (int, model.PostActionIntegrationResponse) {
 	w.t.Helper()
 	body, _ := json.Marshal(model.PostActionIntegrationRequest{UserId: userID, ChannelId: "dm", PostId: "p1", Context: ctx})
 	resp, err := http.Post(w.srv.URL+ActionsPath, "application/json", bytes.NewReader(body))
@@ -141,7 +146,7 @@ func (w *world) clickButton(userID string, ctx map[string]any) (int, string) {
 	defer resp.Body.Close()
 	var r model.PostActionIntegrationResponse
 	_ = json.NewDecoder(resp.Body).Decode(&r)
-	return resp.StatusCode, r.EphemeralText
+	return resp.StatusCode, r
 }
 
 func TestExpiryNoticeButtons(t *testing.T) {
@@ -186,9 +191,14 @@ func TestExpiryNoticeButtons(t *testing.T) {
 		t.Fatal("a refused click committed")
 	}
 
-	code, reply := w.clickButton(w.alice, buttons["keep"])
-	if code != 200 || !strings.Contains(reply, "protected from housekeeping") {
-		t.Fatalf("keep: HTTP %d %q", code, reply)
+	code, full := w.clickButtonFull(w.alice, buttons["keep"])
+	if code != 200 || !strings.Contains(full.EphemeralText, "protected from housekeeping") {
+		t.Fatalf("keep: HTTP %d %q", code, full.EphemeralText)
+	}
+	// The notice loses its buttons and says what was done.
+	if u := full.Update; u == nil || !strings.Contains(u.Message, "**app** will be deleted at") ||
+		!strings.Contains(u.Message, "protected from housekeeping") || len(u.Attachments()) != 0 {
+		t.Fatalf("update %+v", full.Update)
 	}
 	if !w.env("app").Spec.Lifecycle.Keep {
 		t.Fatal("keep not committed")
@@ -203,14 +213,14 @@ func TestExpiryNoticeButtons(t *testing.T) {
 	if w.head() != after {
 		t.Fatal("second click committed")
 	}
-	code, reply = w.clickButton(w.alice, buttons["delete"])
+	code, reply := w.clickButton(w.alice, buttons["delete"])
 	if code != 200 || !strings.Contains(reply, "Deleting **app**") || w.env("app") != nil {
 		t.Fatalf("delete: HTTP %d %q", code, reply)
 	}
 	// After the deadline the buttons do nothing.
 	w.bot.now = func() time.Time { return testNow.Add(21 * time.Hour) }
-	if code, reply := w.clickButton(w.alice, buttons["extend"]); code != 200 || !strings.Contains(reply, "expired") {
-		t.Fatalf("late click: HTTP %d %q", code, reply)
+	if code, r := w.clickButtonFull(w.alice, buttons["extend"]); code != 200 || !strings.Contains(r.EphemeralText, "expired") || r.Update != nil {
+		t.Fatalf("late click: HTTP %d %+v", code, r)
 	}
 }
 
