@@ -179,6 +179,7 @@ func TestConcurrentWriters(t *testing.T) {
 		{"local-path", filepath.Join(root, "path.git"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // much of each is waiting: on git processes, on backoff
 			bare := gittest.InitBare(t, root, filepath.Base(tc.url))
 			concurrentWriters(t, tc.url, bare, tc.concurrent)
 		})
