@@ -81,6 +81,10 @@ type Bot struct {
 
 	mu      sync.Mutex
 	claimed map[string]bool
+
+	// buffers hold request bodies; a burst would otherwise allocate (and
+	// zero, and collect) one payload-sized buffer per event.
+	buffers sync.Pool
 }
 
 // Event is one verified, parsed webhook event.
@@ -127,6 +131,7 @@ func New(opts Options) (*Bot, error) {
 		handlers:  map[string][]namedHandler{},
 		commands:  map[string]*command{},
 		claimed:   map[string]bool{},
+		buffers:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -202,7 +207,8 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "webhooks are POSTed", http.StatusMethodNotAllowed)
 		return
 	}
-	var buf bytes.Buffer
+	buf := b.buffers.Get().(*bytes.Buffer)
+	defer b.putBuffer(buf)
 	if r.ContentLength > 0 {
 		buf.Grow(int(min(r.ContentLength, b.cfg.MaxPayload)) + bytes.MinRead)
 	}
@@ -250,6 +256,10 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "delivery seen before; nothing done")
 		return
 	}
+	if b.queue.dir == "" {
+		// Kept in memory until handled: not the pooled buffer.
+		payload = bytes.Clone(payload)
+	}
 	j := &job{Event: eventType, Delivery: delivery, Key: key, Payload: payload, Received: b.now()}
 	err = b.queue.add(j)
 	if err != nil {
@@ -265,6 +275,16 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.unclaim(delivery, true)
 	w.WriteHeader(http.StatusAccepted)
 	fmt.Fprintln(w, "accepted")
+}
+
+// putBuffer returns a request buffer to the pool, unless a huge payload
+// made it too big to keep.
+func (b *Bot) putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 1<<20 {
+		return
+	}
+	buf.Reset()
+	b.buffers.Put(buf)
 }
 
 // verify checks the signature against each configured secret (two during a
@@ -335,7 +355,11 @@ func eventKey(payload []byte) (string, error) {
 
 // dispatch parses a queued event again and runs its handlers.
 func (b *Bot) dispatch(ctx context.Context, j *job) error {
-	parsed, err := gh.ParseWebHook(j.Event, j.Payload)
+	payload, err := j.payload()
+	if err != nil {
+		return fmt.Errorf("reading spooled event %s: %w", j.Delivery, err)
+	}
+	parsed, err := gh.ParseWebHook(j.Event, payload)
 	if err != nil {
 		b.log.ErrorContext(ctx, "queued event unreadable", "delivery", j.Delivery, "error", err)
 		return nil

@@ -51,16 +51,11 @@ type job struct {
 // A spool file is one line of JSON with the job's metadata, then the
 // payload as received: re-encoding a 30 KB payload inside JSON would cost
 // more than the rest of accepting it.
-func encodeJob(j *job) ([]byte, error) {
+func encodeHead(j *job) ([]byte, error) {
 	meta := *j
 	meta.Payload = nil
 	head, err := json.Marshal(meta)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(head)+1+len(j.Payload))
-	out = append(append(append(out, head...), '\n'), j.Payload...)
-	return out, nil
+	return append(head, '\n'), err
 }
 
 func decodeJob(data []byte) (*job, error) {
@@ -160,7 +155,7 @@ func (q *queue) add(j *job) error {
 	j.Seq = q.seq
 	q.mu.Unlock()
 	if q.dir != "" {
-		data, err := encodeJob(j)
+		head, err := encodeHead(j)
 		if err != nil {
 			return fmt.Errorf("spooling event: %w", err)
 		}
@@ -168,9 +163,12 @@ func (q *queue) add(j *job) error {
 		// was never acknowledged, and decodeJob recognises it (the payload
 		// is not complete JSON) so that it is set aside at the restart.
 		j.file = filepath.Join(q.dir, fmt.Sprintf("%020d-%s.json", j.Seq, safeFileName(j.Delivery)))
-		if err := writeNew(j.file, data); err != nil {
+		if err := writeNew(j.file, head, j.Payload); err != nil {
 			return fmt.Errorf("spooling event: %w", err)
 		}
+		// The payload is read back from the spool when the event is
+		// handled, so the request's buffer can serve the next request.
+		j.Payload = nil
 	}
 	q.push(j)
 	return nil
@@ -308,8 +306,10 @@ func safeFileName(s string) string {
 }
 
 // ingressYield bounds how long a worker gives way to incoming requests, so
-// a steady stream of webhooks cannot starve the commits.
-const ingressYield = time.Second
+// a steady stream of webhooks cannot starve the commits. Outside bursts no
+// request is in flight most of the time (one takes about a millisecond),
+// and workers do not wait at all.
+const ingressYield = 3 * time.Second
 
 // ingressGate counts requests in flight and lets workers wait for a moment
 // with none.
@@ -355,11 +355,32 @@ func (g *ingressGate) wait(ctx context.Context, max time.Duration) {
 	}
 }
 
-func writeNew(path string, data []byte) error {
+func writeNew(path string, parts ...[]byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	for _, p := range parts {
+		if _, err = f.Write(p); err != nil {
+			break
+		}
+	}
 	return errors.Join(err, f.Close())
+}
+
+// payload returns the event's payload: kept in memory without a spool,
+// read back from the spool file otherwise.
+func (j *job) payload() ([]byte, error) {
+	if j.Payload != nil || j.file == "" {
+		return j.Payload, nil
+	}
+	data, err := os.ReadFile(j.file)
+	if err != nil {
+		return nil, err
+	}
+	back, err := decodeJob(data)
+	if err != nil {
+		return nil, err
+	}
+	return back.Payload, nil
 }
