@@ -20,6 +20,7 @@ finish() {
 	exit $status
 }
 trap finish EXIT
+trap "exit 130" INT TERM
 
 # Packages with at least one test file carrying the e2e build tag; E2E_PKGS
 # overrides (e.g. E2E_PKGS=./reconciler/provisioner/contract).

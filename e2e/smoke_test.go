@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -123,8 +122,9 @@ func TestProvisionerAnswers(t *testing.T) {
 	if psql == "" {
 		psql = "psql"
 	}
-	out, err := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", db, "-c",
-		fmt.Sprintf("UPDATE installation SET state='stable' WHERE id='%s'", created.ID)).CombinedOutput()
+	cmd := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "id="+created.ID, "-d", db, "-f", "-")
+	cmd.Stdin = strings.NewReader("UPDATE installation SET state = 'stable' WHERE id = :'id';")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("moving %s to stable: %v: %s", created.ID, err, out)
 	}

@@ -24,6 +24,7 @@ started=$(date +%s)
 rm -rf "$RUN"
 mkdir -p "$RUN/logs" "$RUN/bin"
 : >"$RUN/pids"
+trap 'exit 130' INT TERM
 trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 trap 'status=$?; if [ $status -ne 0 ]; then log "start failed; logs are in $RUN/logs"; "$E2E/peers/down.sh" >/dev/null 2>&1 || true; fi' EXIT
 
