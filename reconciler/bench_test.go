@@ -54,14 +54,16 @@ func BenchmarkIdlePass10k(b *testing.B) {
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for range b.N {
+		reqs := h.requests.Load()
 		res := h.pass(r)
-		if res.ListRequests > n/benchPageSize+1 || res.StatusWritten || res.Plan.Changes() != 0 {
-			b.Fatalf("idle pass: %d list requests, status written %v, %d changes", res.ListRequests, res.StatusWritten, res.Plan.Changes())
+		lists := h.requests.Load() - reqs // every request an idle pass makes is a list page
+		if lists > int64(n/benchPageSize+1) || res.StatusWritten || res.Plan.Changes() != 0 {
+			b.Fatalf("idle pass: %d requests, status written %v, %d changes", lists, res.StatusWritten, res.Plan.Changes())
 		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapInuse)
-		b.ReportMetric(float64(res.ListRequests), "lists/op")
+		b.ReportMetric(float64(lists), "requests/op")
 	}
 	b.StopTimer()
 	b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")

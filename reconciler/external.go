@@ -58,6 +58,48 @@ func (x *external) Observe(ctx context.Context) (*observed, error) {
 	return o, nil
 }
 
+// ObserveSome observes only the named environments: each one's recorded
+// installation by ID, and the names its next generations would take (an
+// installation created just before a crash). Installations of other
+// environments are not listed; a full Observe follows within the runner's
+// interval.
+func (x *external) ObserveSome(ctx context.Context, names map[string]bool, status map[string]*Status) (*observed, error) {
+	o := &observed{byEnv: map[string][]Installation{}}
+	for name := range names {
+		seen := map[string]bool{}
+		gen := 1
+		if st := status[name]; st != nil {
+			gen = max(st.Reconciler.Generation, 1)
+			if st.Status.Installation != nil && st.Status.Installation.ID != "" {
+				var inst *Installation
+				err := x.call(ctx, "get", func(ctx context.Context) (err error) {
+					inst, err = x.platform.GetInstallation(ctx, st.Status.Installation.ID)
+					return err
+				})
+				switch {
+				case errors.Is(err, ErrNotFound):
+				case err != nil:
+					return nil, fmt.Errorf("getting installation %s: %w", st.Status.Installation.ID, err)
+				case x.owner.owns(inst) && environmentOf(inst) == name && classify(inst.State) != classDeleting:
+					o.byEnv[name] = append(o.byEnv[name], *inst)
+					seen[inst.ID] = true
+				}
+			}
+		}
+		for g := gen; g <= gen+1; g++ {
+			inst, err := x.lookup(ctx, name, installationName(name, g))
+			if err != nil {
+				return nil, err
+			}
+			if inst != nil && !seen[inst.ID] {
+				o.byEnv[name] = append(o.byEnv[name], *inst)
+				seen[inst.ID] = true
+			}
+		}
+	}
+	return o, nil
+}
+
 // lookup finds the live installation of env by name, for a create that may
 // already have happened (a crash or timeout after the request was sent).
 func (x *external) lookup(ctx context.Context, env, name string) (*Installation, error) {

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -330,4 +331,56 @@ func names(list []*provisioner.Installation) []string {
 		out = append(out, in.Name+"("+in.State+")")
 	}
 	return out
+}
+
+func TestIncrementalPassAfterCommit(t *testing.T) {
+	h := newHarness(t)
+	r := h.reconciler()
+	var all []*envs.Environment
+	for i := range 30 {
+		all = append(all, env(fmt.Sprintf("i-%02d", i)))
+	}
+	h.put(all...)
+	h.pass(r)
+	h.settle()
+	h.pass(r)
+
+	// One file changes: only that environment is observed and planned.
+	h.put(env("i-07", func(e *envs.Environment) { e.Spec.Installation.Version = "10.6.0" }))
+	reqs := h.requests.Load()
+	res := h.pass(r, PassOptions{Incremental: true})
+	if !res.Incremental || len(res.Plan.Items) != 1 || res.Plan.Items[0].Action != ActionUpdate {
+		t.Fatalf("incremental pass: incremental=%v items=%+v", res.Incremental, res.Plan.Items)
+	}
+	if n := h.requests.Load() - reqs; n > 4 {
+		t.Errorf("%d requests for one changed environment", n)
+	}
+	if st := h.readStatus("i-03"); st == nil || readyReasonOf(st) != envs.ReasonAvailable {
+		t.Errorf("an environment outside the scope lost its status: %+v", st)
+	}
+	// A new environment is created; a removed one deleted (one of 31 is
+	// within the guard).
+	h.put(env("i-new"))
+	if res := h.pass(r, PassOptions{Incremental: true}); !res.Incremental || res.Plan.Items[0].Action != ActionCreate {
+		t.Fatalf("new environment: %+v", res.Plan.Items)
+	}
+	h.remove("i-09")
+	if res := h.pass(r, PassOptions{Incremental: true}); !res.Incremental || res.Plan.Items[0].Action != ActionDelete || res.Plan.Items[0].Blocked {
+		t.Fatalf("removed environment: %+v", res.Plan.Items)
+	}
+	// Anything but environment files makes a full pass.
+	h.commit("Allow deletions", map[string][]byte{AllowDeletionsPath: []byte("3\n")}, nil)
+	if res := h.pass(r, PassOptions{Incremental: true}); res.Incremental {
+		t.Error("a change to the override file was handled incrementally")
+	}
+	if got := len(h.owned()); got != 30 {
+		t.Errorf("%d installations, want 30", got)
+	}
+	all2, err := h.storeRep.ReadStatus(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all2) != 30 {
+		t.Errorf("%d status files, want 30", len(all2))
+	}
 }

@@ -115,6 +115,9 @@ type planInput struct {
 	actual map[string][]Installation
 	status map[string]*Status
 	guard  GuardPolicy
+	// owned, when positive, is the number of owned installations (for the
+	// guard) when actual holds only some of them.
+	owned int
 }
 
 // plan decides, per environment, what to do.
@@ -122,6 +125,9 @@ func plan(in planInput) *Plan {
 	p := &Plan{Commit: in.commit}
 	for _, list := range in.actual {
 		p.Owned += len(list)
+	}
+	if in.owned > 0 {
+		p.Owned = in.owned
 	}
 	names := slices.Sorted(func(yield func(string) bool) {
 		seen := map[string]bool{}

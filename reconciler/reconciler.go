@@ -101,6 +101,12 @@ type Reconciler struct {
 	defaulted map[string]*envs.Environment
 	backoff   map[string]backoffState
 	rand      *rand.Rand
+	// lastCommit is the commit of the last pass that recorded status;
+	// lastFull and lastOwned are when the last full pass ran and how many
+	// installations it found owned.
+	lastCommit string
+	lastFull   time.Time
+	lastOwned  int
 }
 
 type backoffState struct {
@@ -136,6 +142,10 @@ type PassOptions struct {
 	DryRun bool
 	// AllowMassDeletion overrides the mass-deletion guard for this pass.
 	AllowMassDeletion bool
+	// Incremental lets the pass observe and plan only the environments
+	// whose files changed since the last pass, when that is safe (see
+	// scope). Runners set it for commit and push triggers.
+	Incremental bool
 }
 
 // Result is what one pass did.
@@ -149,6 +159,9 @@ type Result struct {
 	Housekept int
 	// ListRequests is the number of list pages read while observing.
 	ListRequests int
+	// Incremental is set when only the environments changed by the new
+	// commits were observed and planned.
+	Incremental bool
 }
 
 // Pass runs one pass: load desired, observe actual, plan, apply, record
@@ -175,8 +188,18 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 	}
 
 	// 2. Observe actual: the installations this envwick owns, and what was
-	// recorded last time.
-	actual, err := r.ext.Observe(ctx)
+	// recorded last time. After a commit that changed a few environment
+	// files, only those are observed (see scope).
+	if err := r.loadStatus(ctx); err != nil {
+		return nil, err
+	}
+	scope := r.scope(ctx, commit, opts)
+	var actual *observed
+	if scope != nil {
+		actual, err = r.ext.ObserveSome(ctx, scope, r.status)
+	} else {
+		actual, err = r.ext.Observe(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -184,13 +207,14 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 		r.cfg.Logger.WarnContext(ctx, "owned installations without an environment identity are left alone",
 			"count", actual.untagged, "identity", IdentityEnvVar)
 	}
-	if err := r.loadStatus(ctx); err != nil {
-		return nil, err
-	}
 
 	// 3. Plan.
-	p := plan(planInput{commit: commit, desired: desired, actual: actual.byEnv, status: r.status, guard: guard})
-	res = &Result{Plan: p, Errors: map[string]error{}, ListRequests: actual.pages}
+	in := planInput{commit: commit, desired: desired, actual: actual.byEnv, status: r.status, guard: guard}
+	if scope != nil {
+		in.desired, in.owned = subset(desired, scope), r.lastOwned
+	}
+	p := plan(in)
+	res = &Result{Plan: p, Errors: map[string]error{}, ListRequests: actual.pages, Incremental: scope != nil}
 	if p.Guard != "" {
 		r.cfg.Logger.WarnContext(ctx, "mass-deletion guard is holding deletions back", "reason", p.Guard)
 	}
@@ -204,6 +228,15 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 	}
 	next, transitions, due := r.record(ctx, p, desired, outcomes, start)
 	p.Housekeeping = due
+	if scope != nil {
+		// Everything outside the scope keeps its recorded status.
+		merged := maps.Clone(r.status)
+		for name := range scope {
+			delete(merged, name)
+		}
+		maps.Copy(merged, next)
+		next = merged
+	}
 	for name, o := range outcomes {
 		if o.err != nil {
 			res.Errors[name] = o.err
@@ -217,6 +250,10 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 	// 5. Record status: one commit for everything that changed.
 	if res.StatusWritten, err = r.writeStatus(ctx, commit, next); err != nil {
 		return res, err
+	}
+	r.lastCommit = commit
+	if scope == nil {
+		r.lastOwned, r.lastFull = p.Owned, start
 	}
 
 	// 6. Tell people, then housekeep through git.
@@ -422,6 +459,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, commit string, next map[st
 	var del []string
 	keys := make(map[string][]byte, len(next))
 	for name, st := range next {
+		if st == r.status[name] && r.statusKeys[name] != nil {
+			keys[name] = r.statusKeys[name] // the same object: unchanged
+			continue
+		}
 		k := statusKey(st)
 		keys[name] = k
 		if old, ok := r.statusKeys[name]; ok && bytes.Equal(old, k) {
@@ -501,4 +542,48 @@ func short(commit string) string {
 		return commit[:8]
 	}
 	return commit
+}
+
+// maxIncremental is the most changed environment files a pass handles
+// incrementally; more and it observes everything.
+const maxIncremental = 20
+
+// scope returns the environments an incremental pass covers, or nil for a
+// full pass. A pass is incremental only when asked, within ten minutes of a
+// full pass in this process (which refreshes the owned count the guard
+// uses; periodic passes are always full), and when
+// the commits since the last pass changed nothing but a few environment
+// files; anything else (the guard's override file, many files, an error)
+// makes a full pass.
+func (r *Reconciler) scope(ctx context.Context, commit string, opts PassOptions) map[string]bool {
+	if !opts.Incremental || opts.DryRun || r.lastCommit == "" || r.lastFull.IsZero() ||
+		r.cfg.Clock.Now().Sub(r.lastFull) > 10*time.Minute {
+		return nil
+	}
+	if commit == r.lastCommit {
+		return nil
+	}
+	paths, err := r.repo.Changed(ctx, r.lastCommit, commit)
+	if err != nil || len(paths) == 0 || len(paths) > maxIncremental {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, p := range paths {
+		name, ok := envs.NameFromPath(p)
+		if !ok {
+			return nil
+		}
+		names[name] = true
+	}
+	return names
+}
+
+func subset(desired map[string]*Desired, scope map[string]bool) map[string]*Desired {
+	out := make(map[string]*Desired, len(scope))
+	for name := range scope {
+		if d, ok := desired[name]; ok {
+			out[name] = d
+		}
+	}
+	return out
 }

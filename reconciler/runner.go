@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,21 +81,24 @@ func (r *Runner) Run(ctx context.Context) error {
 	timer := time.NewTimer(0) // a first pass at once
 	defer timer.Stop()
 	for {
-		reason := ""
+		reason, incremental := "", false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
 			reason = "periodic"
 		case reason = <-r.kick:
+			// A push to the envs repository is a commit like an
+			// in-process one.
+			incremental = strings.HasPrefix(reason, "push ")
 		case c, ok := <-commits:
 			if !ok {
 				commits = nil
 				continue
 			}
-			reason = "commit " + short(c)
+			reason, incremental = "commit "+short(c), true
 		}
-		r.runPass(ctx, reason)
+		r.runPass(ctx, reason, incremental)
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
@@ -105,9 +109,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-func (r *Runner) runPass(ctx context.Context, reason string) {
+func (r *Runner) runPass(ctx context.Context, reason string, incremental bool) {
 	start := time.Now()
-	res, err := r.Reconciler.Pass(ctx, r.PassOptions)
+	opts := r.PassOptions
+	opts.Incremental = incremental
+	res, err := r.Reconciler.Pass(ctx, opts)
 	r.passes.Add(1)
 	if err != nil {
 		if ctx.Err() != nil {
