@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	gh "github.com/google/go-github/v57/github"
@@ -185,13 +184,4 @@ func (b *Bot) afterCommit(ctx context.Context, ref prRef, res commit.Result, err
 	b.prs.put(ref)
 	b.fb.progress(ref, p, res.Commit)
 	return nil
-}
-
-// labelsOf lists label names, for messages.
-func labelsOf(ls []*gh.Label) []string {
-	var out []string
-	for _, l := range ls {
-		out = append(out, l.GetName())
-	}
-	return slices.Clip(out)
 }
