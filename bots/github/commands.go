@@ -174,7 +174,7 @@ func commandLines(body string) []string {
 func (b *Bot) onIssueComment(ctx context.Context, ev *Event) error {
 	e := ev.Payload.(*gh.IssueCommentEvent)
 	repo := e.GetRepo().GetFullName()
-	if e.GetAction() != "created" || !e.GetIssue().IsPullRequest() || !b.cfg.serves(repo) {
+	if e.GetAction() != "created" || !b.cfg.serves(repo) {
 		return nil
 	}
 	user := e.GetComment().GetUser()
@@ -191,6 +191,9 @@ func (b *Bot) onIssueComment(ctx context.Context, ev *Event) error {
 	b.gh.Remember(repo, e.GetInstallation().GetID())
 	number := e.GetIssue().GetNumber()
 	ref := prRef{Name: EnvironmentName(repo, number), Repo: repo, Number: number}
+	if !e.GetIssue().IsPullRequest() {
+		return b.fb.reply(ctx, ref, fmt.Sprintf("@%s `/env` commands work on pull requests: a test server runs a pull request's head.", user.GetLogin()))
+	}
 	for i, line := range lines {
 		c, opts, args, err := b.parseCommand(line)
 		if err != nil {

@@ -111,6 +111,17 @@ func TestCommentCommands(t *testing.T) {
 	}
 	file := func() string { s, _ := r.repo.File(t, path); return s }
 
+	// The real example is a comment on an issue: answered, nothing else.
+	issue := example(t, "issue_comment.created.1")
+	issue.obj("comment")["body"] = "/env create"
+	r.send("issue_comment", issue)
+	if cs := r.comments(1); len(cs) != 1 || !strings.Contains(cs[0].GetBody(), "work on pull requests") {
+		t.Errorf("issue comment reply = %v", cs)
+	}
+	if r.commits() != 0 {
+		t.Fatalf("%d commits for a command on an issue", r.commits())
+	}
+
 	if got := comment("writer", "/env help"); !strings.Contains(got, "/env extend DURATION") {
 		t.Errorf("help reply = %q", got)
 	}
