@@ -6,6 +6,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +101,42 @@ func TestEnvironmentName(t *testing.T) {
 		if got := EnvironmentName(tc.repo, tc.number); got != tc.want || len(got) > 63 {
 			t.Errorf("EnvironmentName(%q, %d) = %q, want %q", tc.repo, tc.number, got, tc.want)
 		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tr := &rateLimitTransport{now: func() time.Time { return now }}
+	for _, tc := range []struct {
+		name    string
+		status  int
+		headers map[string]string
+		body    string
+		wait    time.Duration
+		limited bool
+	}{
+		{"ok", 200, nil, "", 0, false},
+		{"permission denied", 403, map[string]string{"X-RateLimit-Remaining": "4999"}, `{"message":"Resource not accessible by integration"}`, 0, false},
+		{"retry-after", 403, map[string]string{"Retry-After": "7"}, "", 7 * time.Second, true},
+		{"429 retry-after", 429, map[string]string{"Retry-After": "2"}, "", 2 * time.Second, true},
+		{"primary, reset ahead", 403, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1700000030"}, "", 30 * time.Second, true},
+		{"primary, reset passed", 429, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1699999990"}, "", 0, true},
+		{"429 without a time", 429, nil, "", time.Minute, true},
+		{"secondary without a time", 403, nil, `{"message":"You have exceeded a secondary rate limit."}`, time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tc.body))}
+			for k, v := range tc.headers {
+				resp.Header.Set(k, v)
+			}
+			wait, limited := tr.retryAfter(resp)
+			if wait != tc.wait || limited != tc.limited {
+				t.Errorf("got %s %v, want %s %v", wait, limited, tc.wait, tc.limited)
+			}
+			// The body is still there for the caller.
+			if data, _ := io.ReadAll(resp.Body); string(data) != tc.body {
+				t.Errorf("body = %q", data)
+			}
+		})
 	}
 }
