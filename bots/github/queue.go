@@ -103,7 +103,9 @@ type lane struct {
 
 func newQueue(dir string, lanes, maxQueued int, handle func(context.Context, *job) error, log *slog.Logger) (*queue, error) {
 	q := &queue{dir: dir, max: maxQueued, handle: handle, log: log, idle: make(chan struct{}),
-		retries: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}}
+		// About 45 minutes in all: long enough to ride out a git host's
+		// or GitHub's outage, after which a person should look.
+		retries: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}}
 	close(q.idle)
 	for range lanes {
 		q.lanes = append(q.lanes, &lane{signal: make(chan struct{}, 1)})
