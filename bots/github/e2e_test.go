@@ -15,12 +15,18 @@ import (
 	"github.com/envwick/envwick/reconciler/provisionersim"
 )
 
-// TestEndToEnd runs the whole loop with real parts: webhooks into the bot,
-// commits to an envs repository pushed to a git daemon on loopback, the
-// reconciler against the provisioner simulator over HTTP, and its
-// transitions back to the fake GitHub as one comment and a commit status.
-func TestEndToEnd(t *testing.T) {
-	ctx := context.Background()
+// loop is the whole system for an end-to-end test.
+type loop struct {
+	t      *testing.T
+	r      *rig
+	sim    *provisionersim.Sim
+	client *provisioner.Client
+	rec    *reconciler.Reconciler
+}
+
+const e2eOwner = "envwick-e2e"
+
+func newLoop(t *testing.T, faults provisionersim.Faults) *loop {
 	root := t.TempDir()
 	bare := gittest.InitBare(t, root, "envs.git")
 	daemon := gittest.StartDaemon(t, root)
@@ -28,7 +34,8 @@ func TestEndToEnd(t *testing.T) {
 
 	timing := provisionersim.Timing{Creation: time.Minute, Update: time.Minute, Hibernation: time.Minute,
 		WakeUp: time.Minute, DeletionPendingPrep: time.Minute, Deletion: time.Minute}
-	sim, err := provisionersim.New(provisionersim.Options{Timing: &timing, DeletionPendingTime: time.Minute, FlushInterval: time.Hour})
+	sim, err := provisionersim.New(provisionersim.Options{Timing: &timing, DeletionPendingTime: time.Minute,
+		FlushInterval: time.Hour, Faults: faults})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,44 +46,56 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const owner = "envwick-e2e"
 	r := newRig(t, rigOptions{repo: repo})
 	rec, err := reconciler.New(&reconciler.StoreRepository{Repo: repo.Repo},
 		&reconciler.ProvisionerPlatform{Client: client, Domain: "envwick.test"},
-		reconciler.Config{Owner: reconciler.Owner{OwnerID: owner}, Notifier: r.bot, Logger: testLogger(),
+		reconciler.Config{Owner: reconciler.Owner{OwnerID: e2eOwner}, Notifier: r.bot, Logger: testLogger(),
 			BackoffBase: time.Nanosecond, BackoffMax: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := func() []*provisioner.Installation {
-		all, err := client.ListAllInstallations(ctx, provisioner.ListOptions{OwnerID: owner})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []*provisioner.Installation
-		for _, in := range all {
-			if in.State != "deleted" {
-				out = append(out, in)
-			}
-		}
-		return out
+	return &loop{t: t, r: r, sim: sim, client: client, rec: rec}
+}
+
+// live lists the installations not deleted.
+func (l *loop) live() []*provisioner.Installation {
+	all, err := l.client.ListAllInstallations(context.Background(), provisioner.ListOptions{OwnerID: e2eOwner})
+	if err != nil {
+		l.t.Fatal(err)
 	}
-	// converge runs reconcile passes, moving the simulator's clock on,
-	// until done holds.
-	converge := func(what string, done func() bool) {
-		t.Helper()
-		for range 12 {
-			if _, err := rec.Pass(ctx, reconciler.PassOptions{}); err != nil {
-				t.Fatalf("%s: pass: %v", what, err)
-			}
-			r.wait()
-			if done() {
-				return
-			}
-			sim.Advance(time.Minute)
+	var out []*provisioner.Installation
+	for _, in := range all {
+		if in.State != "deleted" {
+			out = append(out, in)
 		}
-		t.Fatalf("%s: not reached; comment:\n%s\ninstallations: %d", what, r.envComment(2), len(live()))
 	}
+	return out
+}
+
+// converge runs reconcile passes, moving the simulator's clock on, until
+// done holds.
+func (l *loop) converge(what string, done func() bool) {
+	l.t.Helper()
+	for range 12 {
+		if _, err := l.rec.Pass(context.Background(), reconciler.PassOptions{}); err != nil {
+			l.t.Fatalf("%s: pass: %v", what, err)
+		}
+		l.r.wait()
+		if done() {
+			return
+		}
+		l.sim.Advance(time.Minute)
+	}
+	l.t.Fatalf("%s: not reached; comment:\n%s\ninstallations: %d", what, l.r.envComment(2), len(l.live()))
+}
+
+// TestEndToEnd runs the whole loop with real parts: webhooks into the bot,
+// commits to an envs repository pushed to a git daemon on loopback, the
+// reconciler against the provisioner simulator over HTTP, and its
+// transitions back to the fake GitHub as one comment and a commit status.
+func TestEndToEnd(t *testing.T) {
+	l := newLoop(t, provisionersim.Faults{})
+	r, live, converge := l.r, l.live, l.converge
 	lastStatus := func(sha string) (state, target string) {
 		sts := r.gh.Statuses(repoName, sha)
 		if len(sts) == 0 {
@@ -126,5 +145,21 @@ func TestEndToEnd(t *testing.T) {
 	converge("deleted after close", func() bool { return len(live()) == 0 && strings.Contains(r.envComment(2), "is destroyed") })
 	if n := len(r.comments(2)); n != 1 {
 		t.Errorf("%d comments on the pull request, want the one edited in place", n)
+	}
+}
+
+// A creation that fails on the platform: the comment says why and how to
+// retry, the status is failure.
+func TestEndToEndFailure(t *testing.T) {
+	l := newLoop(t, provisionersim.Faults{CreationFailureRate: 1})
+	l.r.send("pull_request", example(t, "pull_request.labeled.0").withLabel(LabelCloud))
+	l.converge("failed", func() bool { return strings.Contains(l.r.envComment(2), "failed:") })
+	body := l.r.envComment(2)
+	if !strings.Contains(body, "To retry") {
+		t.Errorf("failed comment = %q", body)
+	}
+	sts := l.r.gh.Statuses(repoName, headSHA)
+	if last := sts[len(sts)-1]; last.GetState() != "failure" || !strings.HasPrefix(last.GetDescription(), "Test server failed: ") {
+		t.Errorf("status = %s %q", last.GetState(), last.GetDescription())
 	}
 }

@@ -210,7 +210,7 @@ func (f *feedback) render(u update) string {
 	case phaseUpdated:
 		fmt.Fprintf(&b, " is updated to %s and ready at %s.\n\n%s", sha, u.url, f.b.cfg.CredentialsHelp)
 	case phaseFailed:
-		fmt.Fprintf(&b, " failed: %s\n\nTo retry, push a commit, remove and add the label again, or comment `/env update`.", oneLine(u.reason))
+		fmt.Fprintf(&b, " failed: %s\n\nTo retry, push a commit, or remove the label and add it again (a new server).", oneLine(u.reason))
 	case phaseDestroyed:
 		b.WriteString(" is destroyed.")
 		help = "\n\nAdd a test server label or comment `/env create` for a new one."
