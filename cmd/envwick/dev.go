@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/envs/examples"
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/reconciler"
 	"github.com/envwick/envwick/reconciler/provisionersim"
@@ -25,7 +26,7 @@ func newDevCmd() *cobra.Command {
 		Short: "Run envwick locally: an envs repository, the provisioner simulator and the reconciler",
 		Long: `dev runs the whole system on this machine with nothing to configure (what
 'make run' does): a local envs repository in the data dir (seeded from
-envs/examples/environments the first time), the provisioner simulator on
+envs/examples, bundled in the binary, the first time), the provisioner simulator on
 loopback, and the reconciler with metrics, health and webhooks. It prints
 what to try next and runs until Ctrl-C. State (repository and simulator)
 survives restarts; delete the data dir to start over.`,
@@ -42,7 +43,7 @@ survives restarts; delete the data dir to start over.`,
 	chat.addFlags(cmd.Flags())
 	cfg.Attach = append(cfg.Attach, chat.attach)
 	cfg.addServeFlags(cmd.Flags(), "127.0.0.1:0")
-	cmd.Flags().StringVar(&seed, "seed", "envs/examples/environments", "environment files to seed a new dev repository with")
+	cmd.Flags().StringVar(&seed, "seed", "", "folder of environment files to seed a new dev repository with (default: the bundled examples)")
 	// People read dev's logs: text, and a shorter interval than serve's.
 	cmd.Flags().Lookup("log-format").DefValue = "text"
 	cmd.Flags().Set("log-format", envString("log-format", "text"))
@@ -103,36 +104,42 @@ func ensureDevRepo(ctx context.Context, path, seed string) (int, error) {
 	if _, err := os.Stat(path); err == nil {
 		return 0, nil
 	}
+	// The sample environments are embedded, so a new dev repository is
+	// seeded the same way whatever folder envwick runs from.
+	src, root, name := examples.FS(), envs.Dir, "the bundled examples"
+	if seed != "" {
+		src, root, name = os.DirFS(seed), ".", filepath.ToSlash(seed)
+	}
+	files := map[string][]byte{}
+	err := fs.WalkDir(src, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel := p
+		if root != "." {
+			rel = strings.TrimPrefix(p, root+"/")
+		}
+		target := envs.Dir + "/" + rel
+		if !envs.IsEnvironmentPath(target) {
+			return nil
+		}
+		data, err := fs.ReadFile(src, p)
+		files[target] = data
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reading seed environments from %s: %w", name, err)
+	}
+	if len(files) == 0 {
+		return 0, fmt.Errorf("no environment files in %s", name)
+	}
 	repo, err := store.Open(ctx, store.Options{Dir: path, Committer: store.Signature{Name: "envwick", Email: "envwick@localhost"}})
 	if err != nil {
 		return 0, fmt.Errorf("creating the dev envs repository: %w", err)
 	}
 	defer repo.Close()
-	files := map[string][]byte{}
-	err = filepath.WalkDir(seed, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(seed, p)
-		if err != nil {
-			return err
-		}
-		target := envs.Dir + "/" + filepath.ToSlash(rel)
-		if !envs.IsEnvironmentPath(target) {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		files[target] = data
-		return err
-	})
-	if err != nil && !os.IsNotExist(err) {
-		return 0, fmt.Errorf("reading seed environments from %s: %w", seed, err)
-	}
-	if len(files) == 0 {
-		return 0, nil
-	}
 	_, err = repo.Commit(ctx, store.Change{
-		Message: "Seed the dev envs repository from " + filepath.ToSlash(seed),
+		Message: "Seed the dev envs repository from " + name,
 		Apply: func(tx *store.Tx) error {
 			for p, data := range files {
 				tx.Write(p, data)
