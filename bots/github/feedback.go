@@ -398,7 +398,8 @@ func (b *Bot) Notify(ctx context.Context, t reconciler.Transition) {
 // it was observed at, and queues that commit's status.
 func (f *feedback) envsCommit(t reconciler.Transition) {
 	repo := f.b.cfg.EnvsRepository
-	if repo == "" || t.Commit == "" {
+	if repo == "" || t.Commit == "" || t.Kind == reconciler.TransitionExpiring {
+		// An expiry notice is about time passing, not about the commit.
 		return
 	}
 	f.mu.Lock()
