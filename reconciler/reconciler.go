@@ -101,12 +101,12 @@ type Reconciler struct {
 	defaulted map[string]*envs.Environment
 	backoff   map[string]backoffState
 	rand      *rand.Rand
-	// lastCommit is the commit of the last pass that recorded status;
-	// lastFull and lastOwned are when the last full pass ran and how many
-	// installations it found owned.
-	lastCommit string
-	lastFull   time.Time
-	lastOwned  int
+	// lastBlobs are the environment files of the last pass that recorded
+	// status; lastFull and lastOwned are when the last full pass ran and
+	// how many installations it found owned.
+	lastBlobs map[string]string
+	lastFull  time.Time
+	lastOwned int
 }
 
 type backoffState struct {
@@ -193,7 +193,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 	if err := r.loadStatus(ctx); err != nil {
 		return nil, err
 	}
-	scope := r.scope(ctx, commit, opts)
+	scope := r.scope(desired, opts)
 	var actual *observed
 	if scope != nil {
 		actual, err = r.ext.ObserveSome(ctx, scope, r.status)
@@ -251,7 +251,10 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 	if res.StatusWritten, err = r.writeStatus(ctx, commit, next); err != nil {
 		return res, err
 	}
-	r.lastCommit = commit
+	r.lastBlobs = make(map[string]string, len(desired))
+	for name, d := range desired {
+		r.lastBlobs[name] = d.Blob
+	}
 	if scope == nil {
 		r.lastOwned, r.lastFull = p.Owned, start
 	}
@@ -551,29 +554,30 @@ const maxIncremental = 20
 // scope returns the environments an incremental pass covers, or nil for a
 // full pass. A pass is incremental only when asked, within ten minutes of a
 // full pass in this process (which refreshes the owned count the guard
-// uses; periodic passes are always full), and when
-// the commits since the last pass changed nothing but a few environment
-// files; anything else (the guard's override file, many files, an error)
-// makes a full pass.
-func (r *Reconciler) scope(ctx context.Context, commit string, opts PassOptions) map[string]bool {
-	if !opts.Incremental || opts.DryRun || r.lastCommit == "" || r.lastFull.IsZero() ||
+// uses; periodic passes are always full), and when the environment files
+// that changed since the last pass (compared by blob, which costs a map
+// look-up per file) are at most maxIncremental.
+func (r *Reconciler) scope(desired map[string]*Desired, opts PassOptions) map[string]bool {
+	if !opts.Incremental || opts.DryRun || r.lastBlobs == nil || r.lastFull.IsZero() ||
 		r.cfg.Clock.Now().Sub(r.lastFull) > 10*time.Minute {
 		return nil
 	}
-	if commit == r.lastCommit {
-		return nil
-	}
-	paths, err := r.repo.Changed(ctx, r.lastCommit, commit)
-	if err != nil || len(paths) == 0 || len(paths) > maxIncremental {
-		return nil
-	}
 	names := map[string]bool{}
-	for _, p := range paths {
-		name, ok := envs.NameFromPath(p)
-		if !ok {
-			return nil
+	for name, d := range desired {
+		if blob, ok := r.lastBlobs[name]; !ok || blob != d.Blob {
+			names[name] = true
+			if len(names) > maxIncremental {
+				return nil
+			}
 		}
-		names[name] = true
+	}
+	for name := range r.lastBlobs {
+		if _, ok := desired[name]; !ok {
+			names[name] = true
+		}
+	}
+	if len(names) == 0 || len(names) > maxIncremental {
+		return nil
 	}
 	return names
 }

@@ -14,8 +14,6 @@ type Repository interface {
 	// Environments returns every environment file at commit, without
 	// defaults, each with its own parse or validation error.
 	Environments(ctx context.Context, commit string) ([]Desired, error)
-	// Changed lists the paths that differ between two commits.
-	Changed(ctx context.Context, from, to string) ([]string, error)
 	// LastChange returns when the file at path last changed, as of commit.
 	LastChange(ctx context.Context, commit, path string) (time.Time, error)
 	// ReadStatus returns every status file on the status branch.

@@ -43,11 +43,6 @@ func (s *StoreRepository) Environments(ctx context.Context, commit string) ([]De
 	return out, nil
 }
 
-// Changed lists the paths that differ between two commits.
-func (s *StoreRepository) Changed(ctx context.Context, from, to string) ([]string, error) {
-	return s.Repo.Changed(ctx, from, to)
-}
-
 // LastChange returns when path last changed as of commit.
 func (s *StoreRepository) LastChange(ctx context.Context, commit, path string) (time.Time, error) {
 	return s.Repo.LastChange(ctx, commit, path)
