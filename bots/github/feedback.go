@@ -3,7 +3,6 @@ package githubbot
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -54,33 +53,21 @@ type update struct {
 type feedback struct {
 	b *Bot
 
+	lanes *lanes[update]
+
 	mu       sync.Mutex
 	comments map[string]int64  // "owner/repo#n<marker>" -> comment ID
 	statuses map[string]string // repo@sha/context -> state|description|target last posted
-	pending  int
-	idle     chan struct{}
-	lanes    []*fbLane
 	// envsCommits aggregates the envs repository commits' outcomes for
 	// their commit status: commit -> environments failed / reconciled.
 	envsCommits map[string]map[string]bool // commit -> environment -> failed
 }
 
-type fbLane struct {
-	mu     sync.Mutex
-	items  []update
-	signal chan struct{}
-}
-
 const feedbackLanes = 8
 
 func newFeedback(b *Bot) *feedback {
-	f := &feedback{b: b, comments: map[string]int64{}, statuses: map[string]string{},
-		idle: make(chan struct{}), envsCommits: map[string]map[string]bool{}}
-	close(f.idle)
-	for range feedbackLanes {
-		f.lanes = append(f.lanes, &fbLane{signal: make(chan struct{}, 1)})
-	}
-	return f
+	return &feedback{b: b, lanes: newLanes[update](feedbackLanes), comments: map[string]int64{},
+		statuses: map[string]string{}, envsCommits: map[string]map[string]bool{}}
 }
 
 // progress queues an update; it never blocks on GitHub.
@@ -88,73 +75,18 @@ func (f *feedback) progress(ref prRef, p phase, commit string) {
 	f.enqueue(update{ref: ref, phase: p, commit: commit})
 }
 
-func (f *feedback) enqueue(u update) {
-	f.mu.Lock()
-	if f.pending == 0 {
-		f.idle = make(chan struct{})
-	}
-	f.pending++
-	f.mu.Unlock()
-	h := fnv.New32a()
-	h.Write([]byte(u.ref.Name))
-	l := f.lanes[h.Sum32()%uint32(len(f.lanes))]
-	l.mu.Lock()
-	l.items = append(l.items, u)
-	l.mu.Unlock()
-	select {
-	case l.signal <- struct{}{}:
-	default:
-	}
-}
+func (f *feedback) enqueue(u update) { f.lanes.push(u.ref.Name, u) }
 
 func (f *feedback) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, l := range f.lanes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				l.mu.Lock()
-				var u *update
-				if len(l.items) > 0 {
-					u = &l.items[0]
-					l.items = l.items[1:]
-				}
-				l.mu.Unlock()
-				if u == nil {
-					select {
-					case <-ctx.Done():
-						return
-					case <-l.signal:
-						continue
-					}
-				}
-				if err := f.post(ctx, *u); err != nil {
-					f.b.log.WarnContext(ctx, "posting feedback", "environment", u.ref.Name, "error", err)
-				}
-				f.mu.Lock()
-				f.pending--
-				if f.pending == 0 {
-					close(f.idle)
-				}
-				f.mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	f.lanes.run(ctx, func(ctx context.Context, u update) bool {
+		if err := f.post(ctx, u); err != nil {
+			f.b.log.WarnContext(ctx, "posting feedback", "environment", u.ref.Name, "error", err)
+		}
+		return true
+	})
 }
 
-func (f *feedback) wait(ctx context.Context) error {
-	f.mu.Lock()
-	idle := f.idle
-	f.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (f *feedback) wait(ctx context.Context) error { return f.lanes.wait(ctx) }
 
 // post writes one update: the comment, then the status.
 func (f *feedback) post(ctx context.Context, u update) error {

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -88,28 +86,16 @@ type queue struct {
 	log     *slog.Logger
 	retries []time.Duration
 
-	mu      sync.Mutex
-	seq     uint64
-	lanes   []*lane
-	pending int
-	idle    chan struct{} // closed when pending reaches zero
-}
-
-type lane struct {
-	mu     sync.Mutex
-	jobs   []*job
-	signal chan struct{}
+	mu    sync.Mutex
+	seq   uint64
+	lanes *lanes[*job]
 }
 
 func newQueue(dir string, lanes, maxQueued int, handle func(context.Context, *job) error, log *slog.Logger) (*queue, error) {
-	q := &queue{dir: dir, max: maxQueued, handle: handle, log: log, idle: make(chan struct{}),
+	q := &queue{dir: dir, max: maxQueued, handle: handle, log: log, lanes: newLanes[*job](lanes),
 		// About 45 minutes in all: long enough to ride out a git host's
 		// or GitHub's outage, after which a person should look.
 		retries: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}}
-	close(q.idle)
-	for range lanes {
-		q.lanes = append(q.lanes, &lane{signal: make(chan struct{}, 1)})
-	}
 	if dir == "" {
 		return q, nil
 	}
@@ -148,11 +134,10 @@ func newQueue(dir string, lanes, maxQueued int, handle func(context.Context, *jo
 
 // add accepts an event: spooled first when durable, then queued.
 func (q *queue) add(j *job) error {
-	q.mu.Lock()
-	if q.pending >= q.max {
-		q.mu.Unlock()
+	if q.lanes.len() >= q.max {
 		return errQueueFull
 	}
+	q.mu.Lock()
 	q.seq++
 	j.Seq = q.seq
 	q.mu.Unlock()
@@ -176,69 +161,18 @@ func (q *queue) add(j *job) error {
 	return nil
 }
 
-func (q *queue) push(j *job) {
-	q.mu.Lock()
-	if q.pending == 0 {
-		q.idle = make(chan struct{})
-	}
-	q.pending++
-	q.mu.Unlock()
-	h := fnv.New32a()
-	h.Write([]byte(j.Key))
-	l := q.lanes[int(h.Sum32()%uint32(len(q.lanes)))]
-	l.mu.Lock()
-	l.jobs = append(l.jobs, j)
-	l.mu.Unlock()
-	select {
-	case l.signal <- struct{}{}:
-	default:
-	}
-}
+func (q *queue) push(j *job) { q.lanes.push(j.Key, j) }
 
 // run works the lanes until ctx ends.
 func (q *queue) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, l := range q.lanes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			q.work(ctx, l)
-		}()
-	}
-	wg.Wait()
-}
-
-func (q *queue) work(ctx context.Context, l *lane) {
-	for {
-		l.mu.Lock()
-		var j *job
-		if len(l.jobs) > 0 {
-			j = l.jobs[0]
-			l.jobs = slices.Delete(l.jobs, 0, 1)
-		}
-		l.mu.Unlock()
-		if j == nil {
-			select {
-			case <-ctx.Done():
-				return
-			case <-l.signal:
-				continue
-			}
-		}
+	q.lanes.run(ctx, func(ctx context.Context, j *job) bool {
 		// Replies come first: while requests are being accepted, a worker
 		// waits (up to ingressYield) before taking CPU for a commit, so a
 		// burst is acknowledged quickly and committed right after.
 		q.ingress.wait(ctx, ingressYield)
-		if !q.process(ctx, j) {
-			return // shutting down: the spool keeps the event for next time
-		}
-		q.mu.Lock()
-		q.pending--
-		if q.pending == 0 {
-			close(q.idle)
-		}
-		q.mu.Unlock()
-	}
+		// false: shutting down, and the spool keeps the event for next time.
+		return q.process(ctx, j)
+	})
 }
 
 // process handles one event, retrying transient failures with growing
@@ -286,17 +220,7 @@ func (q *queue) done(j *job, sub string) {
 }
 
 // wait blocks until every accepted event is handled or ctx ends.
-func (q *queue) wait(ctx context.Context) error {
-	q.mu.Lock()
-	idle := q.idle
-	q.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (q *queue) wait(ctx context.Context) error { return q.lanes.wait(ctx) }
 
 func safeFileName(s string) string {
 	return strings.Map(func(r rune) rune {
