@@ -64,6 +64,38 @@ func TestAppAuthUsesInstallationTokens(t *testing.T) {
 	}
 }
 
+// An event's installation (derived onto a real example, which has none)
+// is the one whose token the feedback uses.
+func TestEventInstallationUsed(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	r := newRig(t, rigOptions{access: func(base string) Access {
+		return Access{BaseURL: base, AppID: 7, PrivateKey: pemKey, Logger: testLogger()}
+	}})
+	r.send("pull_request", example(t, "pull_request.labeled.0").withLabel(LabelCloud).withInstallation(77))
+	if r.commits() != 1 {
+		t.Fatalf("%d commits", r.commits())
+	}
+	var comments int
+	for _, req := range r.gh.Requests() {
+		if req.Method == "POST" && strings.HasSuffix(req.Path, "/comments") {
+			comments++
+			if req.Auth != "token ghs_installation_77" {
+				t.Errorf("comment posted with %q, want installation 77's token", req.Auth)
+			}
+		}
+		if strings.HasSuffix(req.Path, "/installation") {
+			t.Error("looked up the installation the event named")
+		}
+	}
+	if comments != 1 {
+		t.Errorf("%d comments posted", comments)
+	}
+}
+
 func TestRateLimitBeyondMaxWaitReturned(t *testing.T) {
 	fake := fakegithub.New()
 	t.Cleanup(fake.Close)

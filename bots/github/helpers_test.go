@@ -171,6 +171,8 @@ type rigOptions struct {
 	repo    *committest.Repo
 	gh      *fakegithub.Server
 	status  StatusReader
+	// access, when set, replaces token access to the fake (App mode).
+	access func(base string) Access
 }
 
 func testLogger() *slog.Logger {
@@ -190,7 +192,11 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	if o.config != nil {
 		o.config(&cfg)
 	}
-	clients, err := NewClients(Access{BaseURL: o.gh.BaseURL(), Token: "ghp_test", Logger: testLogger()})
+	access := Access{BaseURL: o.gh.BaseURL(), Token: "ghp_test", Logger: testLogger()}
+	if o.access != nil {
+		access = o.access(o.gh.BaseURL())
+	}
+	clients, err := NewClients(access)
 	if err != nil {
 		t.Fatal(err)
 	}
