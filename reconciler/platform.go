@@ -42,22 +42,22 @@ type ListFilter struct {
 
 // Installation is the reconciler's view of a provisioner installation.
 type Installation struct {
-	ID          string
-	Name        string
-	OwnerID     string
-	GroupID     string
-	State       string
-	Version     string
-	Image       string
-	Size        string
-	License     string
-	Affinity    string
-	Database    string
-	Filestore   string
-	Env         map[string]string
-	Annotations []string
-	URL         string
-	CreateAt    time.Time
+	ID          string            `json:"id,omitempty"`
+	Name        string            `json:"name,omitempty"`
+	OwnerID     string            `json:"ownerID,omitempty"`
+	GroupID     string            `json:"groupID,omitempty"`
+	State       string            `json:"state,omitempty"`
+	Version     string            `json:"version,omitempty"`
+	Image       string            `json:"image,omitempty"`
+	Size        string            `json:"size,omitempty"`
+	License     string            `json:"license,omitempty"`
+	Affinity    string            `json:"affinity,omitempty"`
+	Database    string            `json:"database,omitempty"`
+	Filestore   string            `json:"filestore,omitempty"`
+	Env         map[string]string `json:"env,omitempty"`
+	Annotations []string          `json:"annotations,omitempty"`
+	URL         string            `json:"url,omitempty"`
+	CreateAt    time.Time         `json:"createAt,omitempty"`
 }
 
 // InstallationRequest creates an installation.
@@ -78,12 +78,12 @@ type InstallationRequest struct {
 
 // InstallationPatch changes an installation; nil fields are left alone.
 type InstallationPatch struct {
-	Version *string
-	Image   *string
-	Size    *string
-	License *string
+	Version *string `json:"version,omitempty"`
+	Image   *string `json:"image,omitempty"`
+	Size    *string `json:"size,omitempty"`
+	License *string `json:"license,omitempty"`
 	// Env replaces the installation's environment variables when non-nil.
-	Env map[string]string
+	Env map[string]string `json:"env,omitempty"`
 }
 
 // Empty reports whether the patch changes nothing.
