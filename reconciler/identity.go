@@ -9,8 +9,7 @@ import (
 // environment an installation belongs to. It is set at creation, so an
 // installation can be attributed to its environment from a list alone: a
 // crash between the create call and the status write is followed by adoption,
-// never by a second installation. Keys with the ENVWICK_ prefix in a spec are
-// overridden by the reconciler's own.
+// never by a second installation. A spec's own value for it is overridden.
 const IdentityEnvVar = "ENVWICK_ENVIRONMENT"
 
 // maxInstallationName is the provisioner's limit for an installation name
