@@ -110,16 +110,19 @@ const (
 type Transition struct {
 	Kind TransitionKind
 	Name string
-	// Environment holds the spec (nil when the file is gone or broken) and
-	// the status as recorded.
+	// Environment holds the spec and the status as recorded. When the file
+	// is gone (TransitionDeleted) or does not parse, the spec holds only
+	// the last known owner and source (empty if none was ever recorded).
 	Environment *envs.Environment
 	Commit      string
 	Reason      string
 	Message     string
 	At          time.Time
-	// Deadline is set for TransitionExpiring: when the environment will be
-	// deleted.
-	Deadline time.Time
+	// Deadline and DeadlineAction are set for TransitionExpiring: when the
+	// environment will be hibernated (HousekeepHibernate, for idleness) or
+	// deleted (HousekeepDelete). Each deadline is announced once.
+	Deadline       time.Time
+	DeadlineAction HousekeepingAction
 }
 
 // URL is the installation URL, if known.
@@ -171,7 +174,7 @@ func (n LogNotifier) Notify(ctx context.Context, t Transition) {
 		attrs = append(attrs, "url", u)
 	}
 	if !t.Deadline.IsZero() {
-		attrs = append(attrs, "deadline", t.Deadline)
+		attrs = append(attrs, "deadline", t.Deadline, "at_deadline", string(t.DeadlineAction))
 	}
 	n.Logger.InfoContext(ctx, t.Message, attrs...)
 }

@@ -18,8 +18,8 @@ type HousekeepingPolicy struct {
 	// DeleteAfterHibernated deletes an environment this long after it was
 	// hibernated (default 14 days).
 	DeleteAfterHibernated time.Duration
-	// ExpiryNotice is how long before a deletion its owner hears about it
-	// (default 24 hours).
+	// ExpiryNotice is how long before a hibernation or deletion the owner
+	// hears about it (default 24 hours).
 	ExpiryNotice time.Duration
 	// Disabled turns housekeeping off (deadlines are still recorded).
 	Disabled bool
@@ -74,8 +74,9 @@ func capitalise(s string) string {
 }
 
 // housekeeping records the deadlines of an environment in its status and
-// returns the housekeeping due now, or else an "expiring" notice due now.
-func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*Housekeeping, *Transition) {
+// returns the housekeeping due now, or else the "expiring" notices due now
+// (one per deadline within ExpiryNotice).
+func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*Housekeeping, []Transition) {
 	st.Status.HibernateAt, st.Status.DeleteAt = nil, nil
 	if d.Err != nil || d.Env == nil || d.Env.Spec.Suspend {
 		return nil, nil
@@ -117,6 +118,7 @@ func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*House
 			hibernateAt = lastActivity.Add(idle)
 		}
 	}
+	hibernateWhy := "no activity for " + envs.FormatDuration(idle) + " (last activity " + lastActivity.UTC().Format(time.RFC3339) + ")"
 	st.Status.HibernateAt = timeOrNil(hibernateAt)
 	st.Status.DeleteAt = timeOrNil(deleteAt)
 	if pol.Disabled {
@@ -126,17 +128,22 @@ func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*House
 	case !deleteAt.IsZero() && !now.Before(deleteAt):
 		return &Housekeeping{Name: d.Name, Path: d.Path, Action: HousekeepDelete, Reason: deleteWhy}, nil
 	case !hibernateAt.IsZero() && !now.Before(hibernateAt):
-		return &Housekeeping{Name: d.Name, Path: d.Path, Action: HousekeepHibernate,
-			Reason: "no activity for " + envs.FormatDuration(idle) + " (last activity " + lastActivity.UTC().Format(time.RFC3339) + ")"}, nil
+		return &Housekeeping{Name: d.Name, Path: d.Path, Action: HousekeepHibernate, Reason: hibernateWhy}, nil
 	}
-	if !deleteAt.IsZero() && deleteAt.Sub(now) <= pol.ExpiryNotice {
-		if st.Reconciler.ExpiryNotified == nil || !st.Reconciler.ExpiryNotified.Equal(st.Status.DeleteAt) {
-			st.Reconciler.ExpiryNotified = st.Status.DeleteAt.DeepCopy()
-			return nil, &Transition{Kind: TransitionExpiring, Name: d.Name, Environment: withStatus(d, st),
-				Reason: "Expiring", Message: "will be deleted at " + deleteAt.UTC().Format(time.RFC3339) + ": " + deleteWhy, Deadline: deleteAt}
+	var notices []Transition
+	notice := func(action HousekeepingAction, at *metav1.Time, notified **metav1.Time, verb, why string) {
+		if at == nil || at.Sub(now) > pol.ExpiryNotice || (*notified != nil && (*notified).Equal(at)) {
+			return
 		}
+		// Recorded in the status, so a restart does not send it again.
+		*notified = at.DeepCopy()
+		notices = append(notices, Transition{Kind: TransitionExpiring, Name: d.Name, Environment: withStatus(d, st),
+			Reason: "Expiring", Message: "will be " + verb + " at " + at.UTC().Format(time.RFC3339) + ": " + why,
+			Deadline: at.Time, DeadlineAction: action})
 	}
-	return nil, nil
+	notice(HousekeepDelete, st.Status.DeleteAt, &st.Reconciler.ExpiryNotified, "deleted", deleteWhy)
+	notice(HousekeepHibernate, st.Status.HibernateAt, &st.Reconciler.HibernationNotified, "hibernated", hibernateWhy)
+	return nil, notices
 }
 
 func durationOr(d *envs.Duration, def time.Duration) time.Duration {

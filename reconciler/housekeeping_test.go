@@ -70,14 +70,9 @@ spec:
 	h.clock.Advance(st.Status.DeleteAt.Sub(h.clock.Now()) - time.Hour)
 	h.pass(r)
 	h.pass(r)
-	var expiring int
-	for _, tr := range h.notes.take() {
-		if tr.Kind == TransitionExpiring && tr.Name == "idle" {
-			expiring++
-		}
-	}
-	if expiring != 1 {
-		t.Errorf("%d expiring notices, want 1", expiring)
+	if n := expiring(h.notes.take()); len(n) != 1 || n[0].Name != "idle" || n[0].DeadlineAction != HousekeepDelete ||
+		!strings.HasPrefix(n[0].Message, "will be deleted at ") {
+		t.Errorf("expiring notices %+v, want one deletion notice", n)
 	}
 
 	// Past the deadline: the file is removed through git, then the
@@ -135,5 +130,72 @@ func TestReportedActivityPostponesHibernation(t *testing.T) {
 	st := h.readStatus("busy")
 	if want := h.clock.Now().Add(-2 * 24 * time.Hour).Add(7 * 24 * time.Hour); !st.Status.HibernateAt.Time.Equal(want) {
 		t.Errorf("hibernateAt %s, want %s", st.Status.HibernateAt, want)
+	}
+}
+
+// expiring returns the expiring notices among ts.
+func expiring(ts []Transition) []Transition {
+	var out []Transition
+	for _, t := range ts {
+		if t.Kind == TransitionExpiring {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func TestHibernationNoticeOncePerDeadline(t *testing.T) {
+	h := newHarness(t)
+	activity := NewActivity()
+	withActivity := func(c *Config) { c.Activity = activity }
+	r := h.reconciler(withActivity)
+	h.put(env("idle"))
+	h.pass(r)
+	h.settle()
+	h.pass(r)
+	h.notes.take()
+	deadline := h.readStatus("idle").Status.HibernateAt.Time
+
+	// More than a day before: nothing yet.
+	h.clock.Advance(deadline.Sub(h.clock.Now()) - 25*time.Hour)
+	h.pass(r)
+	if n := expiring(h.notes.take()); len(n) != 0 {
+		t.Fatalf("notice %+v more than a day before hibernation", n)
+	}
+
+	// Within a day: one notice over two passes, saying hibernation.
+	h.clock.Advance(2 * time.Hour)
+	h.pass(r)
+	h.pass(r)
+	n := expiring(h.notes.take())
+	if len(n) != 1 {
+		t.Fatalf("%d notices, want 1: %+v", len(n), n)
+	}
+	if n[0].DeadlineAction != HousekeepHibernate || !n[0].Deadline.Equal(deadline) ||
+		!strings.HasPrefix(n[0].Message, "will be hibernated at ") || n[0].Owner().GitHub != "alice" {
+		t.Errorf("notice %+v", n[0])
+	}
+
+	// A restart does not send it again: the deadline notified is recorded.
+	r = h.reconciler(withActivity)
+	h.pass(r)
+	if n := expiring(h.notes.take()); len(n) != 0 {
+		t.Errorf("notice sent again after a restart: %+v", n)
+	}
+
+	// Activity moves the deadline a week on; within a day of the new one,
+	// a new notice.
+	activity.RecordActivity(h.ctx, "idle", h.clock.Now(), "test")
+	h.pass(r)
+	next := h.readStatus("idle").Status.HibernateAt.Time
+	if !next.After(deadline) || len(expiring(h.notes.take())) != 0 {
+		t.Fatalf("after activity: deadline %s (was %s)", next, deadline)
+	}
+	h.clock.Advance(next.Sub(h.clock.Now()) - time.Hour)
+	h.pass(r)
+	h.pass(r)
+	n = expiring(h.notes.take())
+	if len(n) != 1 || n[0].DeadlineAction != HousekeepHibernate || !n[0].Deadline.Equal(next) {
+		t.Errorf("notices for the new deadline %s: %+v", next, n)
 	}
 }

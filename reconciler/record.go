@@ -35,8 +35,9 @@ func (r *Reconciler) record(ctx context.Context, p *Plan, desired map[string]*De
 			o, applied := outcomes[key]
 			if applied && o.err == nil {
 				if prev != nil {
-					env := &envs.Environment{ObjectMeta: metav1.ObjectMeta{Name: it.Name}, Status: prev.Status.DeepCopy()}
-					emit(TransitionDeleted, it.Name, env, "FileRemoved", "installation "+it.Installation.Name+" deleted: the environment file was removed")
+					// The spec is gone; the last known owner and source
+					// say whom to tell.
+					emit(TransitionDeleted, it.Name, prev.environment(), "FileRemoved", "installation "+it.Installation.Name+" deleted: the environment file was removed")
 				}
 				continue
 			}
@@ -66,11 +67,11 @@ func (r *Reconciler) record(ctx context.Context, p *Plan, desired map[string]*De
 		for _, k := range t {
 			emit(k.kind, it.Name, withStatus(d, st), k.reason, k.message)
 		}
-		if h, exp := r.housekeeping(d, st, now); h != nil {
+		h, notices := r.housekeeping(d, st, now)
+		if h != nil {
 			due = append(due, *h)
-		} else if exp != nil {
-			ts = append(ts, *exp)
 		}
+		ts = append(ts, notices...)
 	}
 	if outcomes == nil {
 		ts = nil
@@ -92,6 +93,9 @@ func (r *Reconciler) recordOne(ctx context.Context, commit string, it *Item, d *
 	if st == nil {
 		st = newStatus(it.Name)
 		st.Status.CreatedAt = &metav1.Time{Time: now}
+	}
+	if d.Err == nil && d.Env != nil && (st.Reconciler.LastKnown == nil || st.Reconciler.Blob != d.Blob) {
+		st.Reconciler.LastKnown = lastKnown(d.Env)
 	}
 	if st.Reconciler.Blob != d.Blob {
 		st.Reconciler.Blob = d.Blob
@@ -241,13 +245,14 @@ func installationStatus(inst *Installation) *envs.InstallationStatus {
 	return &envs.InstallationStatus{ID: inst.ID, Name: inst.Name, URL: inst.URL, State: inst.State, Version: inst.Version}
 }
 
+// withStatus is the environment a transition carries: the spec with the
+// new status, or for a file that does not parse, the last known owner and
+// source.
 func withStatus(d *Desired, st *Status) *envs.Environment {
-	var e *envs.Environment
-	if d.Env != nil {
-		e = d.Env.DeepCopy()
-	} else {
-		e = &envs.Environment{ObjectMeta: metav1.ObjectMeta{Name: d.Name}}
+	if d.Env == nil {
+		return st.environment()
 	}
+	e := d.Env.DeepCopy()
 	e.Status = st.Status.DeepCopy()
 	return e
 }

@@ -59,12 +59,50 @@ type Bookkeeping struct {
 	CreatePendingSince *metav1.Time `json:"createPendingSince,omitempty"`
 	// Blob is the environment file content the status was last computed for.
 	Blob string `json:"blob,omitempty"`
-	// ExpiryNotified is the deadline an "expiring soon" notice was sent for,
-	// so the notice goes out once per deadline.
+	// ExpiryNotified is the deletion deadline an "expiring soon" notice was
+	// sent for, so the notice goes out once per deadline.
 	ExpiryNotified *metav1.Time `json:"expiryNotified,omitempty"`
+	// HibernationNotified is the same for the idle-hibernation deadline.
+	HibernationNotified *metav1.Time `json:"hibernationNotified,omitempty"`
+	// LastKnown is the owner and source of the last environment file that
+	// parsed, so that notices still reach the owner once the file is gone
+	// or broken, also after a restart.
+	LastKnown *LastKnown `json:"lastKnown,omitempty"`
 	// Deleting is set once the installation's deletion was requested
 	// because the environment file was removed.
 	Deleting bool `json:"deleting,omitempty"`
+}
+
+// LastKnown is what the reconciler remembers of an environment's spec.
+type LastKnown struct {
+	Owner  envs.Owner  `json:"owner,omitzero"`
+	Source envs.Source `json:"source,omitzero"`
+}
+
+// lastKnown returns the part of e's spec the reconciler remembers, or nil.
+func lastKnown(e *envs.Environment) *LastKnown {
+	if e == nil {
+		return nil
+	}
+	return (&LastKnown{Owner: e.Spec.Owner, Source: e.Spec.Source}).deepCopy()
+}
+
+func (k *LastKnown) deepCopy() *LastKnown {
+	if k == nil {
+		return nil
+	}
+	spec := envs.EnvironmentSpec{Owner: k.Owner, Source: k.Source}.DeepCopy()
+	return &LastKnown{Owner: spec.Owner, Source: spec.Source}
+}
+
+// environment is an Environment carrying only what is known: the name,
+// the last known owner and source, and the status.
+func (s *Status) environment() *envs.Environment {
+	e := &envs.Environment{ObjectMeta: metav1.ObjectMeta{Name: s.Name}, Status: s.Status.DeepCopy()}
+	if lk := s.Reconciler.LastKnown.deepCopy(); lk != nil {
+		e.Spec.Owner, e.Spec.Source = lk.Owner, lk.Source
+	}
+	return e
 }
 
 func newStatus(name string) *Status {
@@ -82,10 +120,9 @@ func (s *Status) DeepCopy() *Status {
 		v := *s.Reconciler.CreatePendingSince
 		out.Reconciler.CreatePendingSince = &v
 	}
-	if s.Reconciler.ExpiryNotified != nil {
-		v := *s.Reconciler.ExpiryNotified
-		out.Reconciler.ExpiryNotified = &v
-	}
+	out.Reconciler.ExpiryNotified = s.Reconciler.ExpiryNotified.DeepCopy()
+	out.Reconciler.HibernationNotified = s.Reconciler.HibernationNotified.DeepCopy()
+	out.Reconciler.LastKnown = s.Reconciler.LastKnown.deepCopy()
 	return &out
 }
 
