@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -774,19 +775,17 @@ func applyPatch(in *provisioner.Installation, p *provisioner.PatchInstallationRe
 	return changed
 }
 
-// clearOrPatch is the provisioner's env patch: an empty map clears, an
-// entry without a value removes that variable, others are set.
+// clearOrPatch is the provisioner's env patch (model.EnvVarMap.ClearOrPatch
+// in v0.92): variables are merged, never replaced as a whole. An empty map
+// clears them all, an entry without a value removes that variable, others
+// are set. An installation without variables takes the patch as it is,
+// entries without a value included (they read back as "NAME": {}).
 func clearOrPatch(current *provisioner.EnvVarMap, patch provisioner.EnvVarMap) bool {
 	if *current == nil {
 		if len(patch) == 0 {
 			return false
 		}
-		*current = provisioner.EnvVarMap{}
-		for k, v := range patch {
-			if v.HasValue() {
-				(*current)[k] = v
-			}
-		}
+		*current = maps.Clone(patch)
 		return true
 	}
 	if len(patch) == 0 {

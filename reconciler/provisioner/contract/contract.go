@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -61,6 +62,7 @@ func Run(t *testing.T, target Target) {
 		{"Create", s.create},
 		{"ListWithPaging", s.listWithPaging},
 		{"Patch", s.patch},
+		{"PatchRemovesEnvVar", s.patchRemovesEnvVar},
 		{"HibernateAndWakeUp", s.hibernateAndWakeUp},
 		{"Delete", s.delete},
 		{"DeletionPendingAndCancel", s.deletionPendingAndCancel},
@@ -315,6 +317,75 @@ func (s *suite) patch(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// patchRemovesEnvVar holds the server to the env var semantics the
+// reconciler depends on: a patch merges variables into the installation's
+// (it never replaces the set), so the reconciler sends every wanted variable
+// plus an entry without a value for each one to remove, and the
+// installation ends with exactly the wanted set.
+func (s *suite) patchRemovesEnvVar(t *testing.T) {
+	ctx := t.Context()
+	in := s.stable(t, "envrm")
+	got, err := s.Client.UpdateInstallation(ctx, in.ID, provisioner.PatchInstallationRequest{
+		MattermostEnv: provisioner.EnvFromStrings(map[string]string{"MM_A": "1", "MM_B": "2"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := map[string]string{"MM_LOGSETTINGS_CONSOLELEVEL": "DEBUG", "MM_A": "1", "MM_B": "2"}
+	if !maps.Equal(got.MattermostEnv.Strings(), merged) {
+		t.Errorf("a patch merges: env %v, want %v", got.MattermostEnv.Strings(), merged)
+	}
+	s.Advance(t, in.ID, provisioner.StateStable)
+
+	// The reconciler's patch: the wanted set, MM_A without a value.
+	want := map[string]string{"MM_LOGSETTINGS_CONSOLELEVEL": "DEBUG", "MM_B": "3"}
+	patch := provisioner.EnvFromStrings(want)
+	patch["MM_A"] = provisioner.EnvVar{}
+	got, err = s.Client.UpdateInstallation(ctx, in.ID, provisioner.PatchInstallationRequest{MattermostEnv: patch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != provisioner.StateUpdateRequested || !maps.Equal(got.MattermostEnv.Strings(), want) {
+		t.Errorf("after removing MM_A: state %s env %v, want %v", got.State, got.MattermostEnv.Strings(), want)
+	}
+	if _, ok := got.MattermostEnv["MM_A"]; ok {
+		t.Errorf("MM_A is still listed: %v", got.MattermostEnv)
+	}
+	persisted := s.expectState(t, in.ID, provisioner.StateUpdateRequested)
+	if !maps.Equal(persisted.MattermostEnv.Strings(), want) {
+		t.Errorf("re-read env %v, want %v", persisted.MattermostEnv.Strings(), want)
+	}
+
+	// Removing a variable that is not there, with the rest unchanged, is no
+	// change at all: a stable installation stays stable.
+	s.Advance(t, in.ID, provisioner.StateStable)
+	got, err = s.Client.UpdateInstallation(ctx, in.ID, provisioner.PatchInstallationRequest{MattermostEnv: patch})
+	if err != nil || got.State != provisioner.StateStable || !maps.Equal(got.MattermostEnv.Strings(), want) {
+		t.Errorf("repeated removal: %+v, %v", got, err)
+	}
+
+	// An installation created without variables takes the patch as it is:
+	// the entry without a value is kept, listed without a value (a client
+	// must not take a listed name for a set variable).
+	req := s.request(s.name("envrm-bare"), s.Owner)
+	req.MattermostEnv = nil
+	bare := s.mustCreate(t, req)
+	s.Advance(t, bare.ID, provisioner.StateStable)
+	got, err = s.Client.UpdateInstallation(ctx, bare.ID, provisioner.PatchInstallationRequest{
+		MattermostEnv: provisioner.EnvVarMap{"MM_A": {}, "MM_B": {Value: "1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, listed := got.MattermostEnv["MM_A"]; !listed || a.HasValue() || !maps.Equal(got.MattermostEnv.Strings(), map[string]string{"MM_B": "1"}) {
+		t.Errorf("removal from a bare installation: env %v", got.MattermostEnv)
+	}
+	persisted, err = s.Client.GetInstallation(ctx, bare.ID)
+	if err != nil || !maps.Equal(persisted.MattermostEnv.Strings(), map[string]string{"MM_B": "1"}) {
+		t.Errorf("re-read bare installation: %+v, %v", persisted, err)
+	}
+}
 
 func (s *suite) hibernateAndWakeUp(t *testing.T) {
 	ctx := t.Context()
