@@ -15,6 +15,7 @@ import (
 
 	"github.com/envwick/envwick/bots/mattermost/cloudcmd"
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/reconciler"
 )
 
 // The buttons an expiry notice carries. Each is a command like any other,
@@ -27,42 +28,59 @@ const (
 
 // Context keys of a button. The server sends the context back verbatim on a
 // click; the signature proves the bot made it and binds it to one action,
-// environment, person and deadline.
+// environment, person and deadline (when, and what happens then).
 const (
 	ctxAction = "action"
 	ctxEnv    = "env"
 	ctxUser   = "user"
 	ctxExpiry = "expiry"
+	ctxAt     = "at" // what happens at the deadline; absent means deletion
 	ctxSig    = "sig"
 )
 
 // sign returns the HMAC of a button's context under the configured key.
-func (b *Bot) sign(action, env, user, expiry string) string {
+func (b *Bot) sign(action, env, user, expiry, at string) string {
 	m := hmac.New(sha256.New, b.cfg.ActionKey)
 	// NUL separators: none of the fields can contain one, so no two
-	// different contexts sign the same bytes.
-	for _, f := range []string{"envwick-action-v1", action, env, user, expiry} {
+	// different contexts sign the same bytes. A deletion deadline signs no
+	// "at" field, as buttons did before hibernation notices, so buttons
+	// already sent keep working.
+	fields := []string{"envwick-action-v1", action, env, user, expiry}
+	if at != "" {
+		fields = append(fields, at)
+	}
+	for _, f := range fields {
 		m.Write([]byte(f))
 		m.Write([]byte{0})
 	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// deadlineField is what a button's context says happens at the deadline.
+func deadlineField(a reconciler.HousekeepingAction) string {
+	if a == reconciler.HousekeepHibernate {
+		return string(a)
+	}
+	return ""
+}
+
 // buttons returns the Extend, Keep and Delete now buttons for an expiry
-// notice, or none when buttons are not configured.
-func (b *Bot) buttons(env, userID string, deadline time.Time) []*model.PostAction {
+// notice, or none when buttons are not configured. On a hibernation notice
+// Extend is the same command: like every command it counts as activity,
+// which moves the hibernation a full idle period on.
+func (b *Bot) buttons(env, userID string, deadline time.Time, what reconciler.HousekeepingAction) []*model.PostAction {
 	if len(b.cfg.ActionKey) == 0 || b.cfg.PublicURL == "" {
 		return nil
 	}
-	expiry := strconv.FormatInt(deadline.Unix(), 10)
+	expiry, at := strconv.FormatInt(deadline.Unix(), 10), deadlineField(what)
 	button := func(action, label, style string) *model.PostAction {
 		return &model.PostAction{
 			Id: action, Type: model.PostActionTypeButton, Name: label, Style: style,
 			Integration: &model.PostActionIntegration{
 				URL: b.cfg.PublicURL + ActionsPath,
 				Context: map[string]any{
-					ctxAction: action, ctxEnv: env, ctxUser: userID, ctxExpiry: expiry,
-					ctxSig: b.sign(action, env, userID, expiry),
+					ctxAction: action, ctxEnv: env, ctxUser: userID, ctxExpiry: expiry, ctxAt: at,
+					ctxSig: b.sign(action, env, userID, expiry, at),
 				},
 			},
 		}
@@ -84,9 +102,9 @@ func (b *Bot) serveAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	str := func(k string) string { s, _ := req.Context[k].(string); return s }
-	action, env, user, expiry, sig := str(ctxAction), str(ctxEnv), str(ctxUser), str(ctxExpiry), str(ctxSig)
+	action, env, user, expiry, at, sig := str(ctxAction), str(ctxEnv), str(ctxUser), str(ctxExpiry), str(ctxAt), str(ctxSig)
 	if len(b.cfg.ActionKey) == 0 || sig == "" ||
-		!hmac.Equal([]byte(sig), []byte(b.sign(action, env, user, expiry))) || req.UserId != user {
+		!hmac.Equal([]byte(sig), []byte(b.sign(action, env, user, expiry, at))) || req.UserId != user {
 		b.log.WarnContext(r.Context(), "button click refused: bad signature or other user", "remote", r.RemoteAddr)
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
@@ -136,13 +154,17 @@ func (b *Bot) serveAction(w http.ResponseWriter, r *http.Request) {
 	if done {
 		// The notice's buttons have served: replace them with what was
 		// done, so nobody clicks a stale one.
-		resp.Update = &model.Post{Message: fmt.Sprintf("%s\n\n%s", noticeTitle(env, time.Unix(unix, 0)), text)}
+		resp.Update = &model.Post{Message: fmt.Sprintf("%s\n\n%s", noticeTitle(env, reconciler.HousekeepingAction(at), time.Unix(unix, 0)), text)}
 		resp.Update.AddProp(model.PostPropsAttachments, []*model.MessageAttachment{})
 	}
 	writeJSON(w, resp)
 }
 
 // noticeTitle is the first line of an expiry notice.
-func noticeTitle(env string, deadline time.Time) string {
-	return fmt.Sprintf(":hourglass: **%s** will be deleted at %s", env, day(deadline))
+func noticeTitle(env string, what reconciler.HousekeepingAction, deadline time.Time) string {
+	verb := "deleted"
+	if what == reconciler.HousekeepHibernate {
+		verb = "hibernated"
+	}
+	return fmt.Sprintf(":hourglass: **%s** will be %s at %s", env, verb, day(deadline))
 }

@@ -84,12 +84,14 @@ func (b *Bot) notify(ctx context.Context, t reconciler.Transition) error {
 	case reconciler.TransitionDeleted:
 		post.Message = fmt.Sprintf("%s is deleted.", name)
 	case reconciler.TransitionExpiring:
-		post.Message = fmt.Sprintf("%s (%s).", noticeTitle(t.Name, t.Deadline), firstNonEmpty(t.Message, t.Reason))
-		if actions := b.buttons(t.Name, to, t.Deadline); actions != nil {
+		post.Message = fmt.Sprintf("%s (%s).", noticeTitle(t.Name, t.DeadlineAction, t.Deadline), firstNonEmpty(t.Message, t.Reason))
+		if actions := b.buttons(t.Name, to, t.Deadline, t.DeadlineAction); actions != nil {
 			model.ParseMessageAttachment(post, []*model.MessageAttachment{{
 				Text:    "Extend it, keep it, or let it go now:",
 				Actions: actions,
 			}})
+		} else if t.DeadlineAction == reconciler.HousekeepHibernate {
+			post.Message += fmt.Sprintf(" Any `/cloud` command about it, such as `/cloud extend %s 3d`, counts as use and keeps it running; `/cloud keep %s` exempts it from housekeeping.", t.Name, t.Name)
 		} else {
 			post.Message += fmt.Sprintf(" `/cloud extend %s 3d` or `/cloud keep %s` keeps it longer.", t.Name, t.Name)
 		}

@@ -231,3 +231,86 @@ func clone(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+func TestExpiryNoticeWording(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		what    reconciler.HousekeepingAction
+		buttons bool
+		want    []string
+	}{
+		{"deletion with buttons", reconciler.HousekeepDelete, true, []string{"**app** will be deleted at", "hibernated for 14d"}},
+		{"hibernation with buttons", reconciler.HousekeepHibernate, true, []string{"**app** will be hibernated at", "no activity for 7d"}},
+		{"deletion without buttons", reconciler.HousekeepDelete, false, []string{"will be deleted at", "`/cloud extend app 3d` or `/cloud keep app` keeps it longer"}},
+		{"hibernation without buttons", reconciler.HousekeepHibernate, false, []string{"will be hibernated at", "counts as use and keeps it running", "`/cloud keep app`"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, func(cfg *Config) {
+				if !c.buttons {
+					cfg.PublicURL = ""
+				}
+			})
+			w.run(w.alice, "create app")
+			tr := w.transition(reconciler.TransitionExpiring, "app", envs.EnvironmentStatus{})
+			tr.Deadline, tr.DeadlineAction = testNow.Add(20*time.Hour), c.what
+			tr.Message = map[reconciler.HousekeepingAction]string{
+				reconciler.HousekeepDelete:    "hibernated for 14d without activity",
+				reconciler.HousekeepHibernate: "no activity for 7d",
+			}[c.what]
+			posts := w.notify(tr)
+			if len(posts) != 1 {
+				t.Fatalf("%d messages", len(posts))
+			}
+			contains(t, posts[0].Message, c.want...)
+			if got := len(posts[0].Attachments()); got != map[bool]int{true: 1, false: 0}[c.buttons] {
+				t.Errorf("%d attachments", got)
+			}
+		})
+	}
+}
+
+// On a hibernation notice, Extend is a command like any other: it counts as
+// activity, and the notice it replaces still says hibernation.
+func TestHibernationNoticeExtendButton(t *testing.T) {
+	w := newWorld(t, nil)
+	w.run(w.alice, "create app")
+	tr := w.transition(reconciler.TransitionExpiring, "app", envs.EnvironmentStatus{})
+	tr.Deadline, tr.DeadlineAction = testNow.Add(20*time.Hour), reconciler.HousekeepHibernate
+	posts := w.notify(tr)
+	if len(posts) != 1 || len(posts[0].Attachments()) != 1 {
+		t.Fatalf("messages %+v", posts)
+	}
+	buttons := map[string]map[string]any{}
+	for _, a := range posts[0].Attachments()[0].Actions {
+		buttons[a.Id] = a.Integration.Context
+	}
+	// The deadline's kind is signed: passing it off as a deletion fails.
+	relabelled := clone(buttons["extend"])
+	delete(relabelled, ctxAt)
+	if code, _ := w.clickButton(w.alice, relabelled); code != http.StatusForbidden {
+		t.Errorf("relabelled button: HTTP %d, want 403", code)
+	}
+	code, r := w.clickButtonFull(w.alice, buttons["extend"])
+	if code != 200 || r.Update == nil || !strings.Contains(r.Update.Message, "**app** will be hibernated at") {
+		t.Fatalf("extend: HTTP %d %+v", code, r)
+	}
+	w.activity.mu.Lock()
+	defer w.activity.mu.Unlock()
+	if n := len(w.activity.what); n == 0 || !strings.HasPrefix(w.activity.what[n-1], "app: /cloud extend by @alice") {
+		t.Errorf("activity %q", w.activity.what)
+	}
+}
+
+// A deleted environment's transition carries only its last known owner and
+// source; that is enough to reach the owner, with nothing remembered.
+func TestDeletedNoticeFromLastKnownSource(t *testing.T) {
+	w := newWorld(t, nil)
+	e := &envs.Environment{}
+	e.Name = "gone"
+	e.Spec.Source.Chat = &envs.ChatSource{User: "alice", UserID: w.alice}
+	posts := w.notify(reconciler.Transition{Kind: reconciler.TransitionDeleted, Name: "gone", Environment: e, At: testNow})
+	if len(posts) != 1 {
+		t.Fatalf("%d messages, want 1", len(posts))
+	}
+	contains(t, posts[0].Message, "**gone** is deleted")
+}
