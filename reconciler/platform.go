@@ -82,7 +82,12 @@ type InstallationPatch struct {
 	Image   *string `json:"image,omitempty"`
 	Size    *string `json:"size,omitempty"`
 	License *string `json:"license,omitempty"`
-	// Env replaces the installation's environment variables when non-nil.
+	// Env, when non-nil, is merged into the installation's environment
+	// variables, as the provisioner merges them: each entry is set, and an
+	// entry with an empty value removes that variable. Variables not named
+	// are left alone, so to end with exactly a wanted set the patch names
+	// every variable to remove (patchFor does). An empty non-nil map
+	// clears every variable.
 	Env map[string]string `json:"env,omitempty"`
 }
 

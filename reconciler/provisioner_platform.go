@@ -61,8 +61,10 @@ func (p *ProvisionerPlatform) CreateInstallation(ctx context.Context, r Installa
 	return wrap(in, err, true)
 }
 
-// UpdateInstallation patches an installation. An env var with an empty
-// value in the patch removes that variable.
+// UpdateInstallation patches an installation. patch.Env is sent as the
+// provisioner's MattermostEnv patch, which merges: an env var with an empty
+// value goes out without a value and removes that variable, an empty map
+// clears them all (see InstallationPatch.Env).
 func (p *ProvisionerPlatform) UpdateInstallation(ctx context.Context, id string, patch InstallationPatch) (*Installation, error) {
 	req := provisioner.PatchInstallationRequest{Version: patch.Version, Image: patch.Image, Size: patch.Size, License: patch.License}
 	if patch.Env != nil {
