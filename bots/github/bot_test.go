@@ -428,3 +428,39 @@ func signedRequest(t *testing.T, event string, body []byte) *http.Request {
 	req.Header.Set("X-Hub-Signature-256", sign(body, testSecret))
 	return req
 }
+
+func TestExpiringCommentSaysWhatHappens(t *testing.T) {
+	deadline := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		what reconciler.HousekeepingAction
+		want string
+	}{
+		{reconciler.HousekeepHibernate, "will be hibernated at Tue, 03 Mar 2026 10:00:00 UTC for lack of activity. Push a commit or comment `/env extend 3d`"},
+		{reconciler.HousekeepDelete, "will be deleted at Tue, 03 Mar 2026 10:00:00 UTC. Comment `/env extend 3d` to keep it longer."},
+	} {
+		t.Run(string(c.what), func(t *testing.T) {
+			r := newRig(t, rigOptions{})
+			e := &envs.Environment{Spec: envs.EnvironmentSpec{Source: envs.Source{PullRequest: &envs.PullRequestSource{
+				Repository: repoName, Number: 2, HeadSHA: headSHA}}}}
+			r.bot.Notify(context.Background(), reconciler.Transition{Kind: reconciler.TransitionExpiring, Name: envName,
+				Environment: e, Deadline: deadline, DeadlineAction: c.what})
+			r.wait()
+			if body := r.envComment(2); !strings.Contains(body, c.want) {
+				t.Errorf("comment = %q, want %q in it", body, c.want)
+			}
+		})
+	}
+}
+
+// A deleted transition carries the last known source: a bot that never
+// saw the environment (a fresh data folder) still finds the pull request.
+func TestDeletedReachesPullRequestFromLastKnownSource(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	e := &envs.Environment{Spec: envs.EnvironmentSpec{Source: envs.Source{PullRequest: &envs.PullRequestSource{
+		Repository: repoName, Number: 2, HeadSHA: headSHA}}}}
+	r.bot.Notify(context.Background(), reconciler.Transition{Kind: reconciler.TransitionDeleted, Name: envName, Environment: e})
+	r.wait()
+	if body := r.envComment(2); !strings.Contains(body, "is destroyed") {
+		t.Errorf("deleted comment = %q", body)
+	}
+}

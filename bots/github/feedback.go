@@ -42,6 +42,8 @@ type update struct {
 	url      string
 	reason   string
 	deadline time.Time
+	// atDeadline is what happens at deadline (expiring only).
+	atDeadline reconciler.HousekeepingAction
 	// fn, when set, is posted instead (feedback that is not about a pull
 	// request environment, such as an envs repository commit status).
 	fn func(context.Context) error
@@ -151,7 +153,13 @@ func (f *feedback) render(u update) string {
 	case phaseWokeUp:
 		fmt.Fprintf(&b, " is awake again at %s.", u.url)
 	case phaseExpiring:
-		fmt.Fprintf(&b, " will be deleted at %s. Comment `/env extend 3d` to keep it longer.", u.deadline.UTC().Format(time.RFC1123))
+		at := u.deadline.UTC().Format(time.RFC1123)
+		if u.atDeadline == reconciler.HousekeepHibernate {
+			// Every /env command is activity, so any of them postpones it.
+			fmt.Fprintf(&b, " will be hibernated at %s for lack of activity. Push a commit or comment `/env extend 3d` to keep it running.", at)
+		} else {
+			fmt.Fprintf(&b, " will be deleted at %s. Comment `/env extend 3d` to keep it longer.", at)
+		}
 	}
 	if u.commit != "" {
 		fmt.Fprintf(&b, "\n\n<sub>envs repository commit %s</sub>", shortSHA(u.commit))
@@ -323,7 +331,7 @@ func (b *Bot) Notify(ctx context.Context, t reconciler.Transition) {
 	if reason == "" {
 		reason = t.Reason
 	}
-	b.fb.enqueue(update{ref: ref, phase: p, commit: t.Commit, url: t.URL(), reason: reason, deadline: t.Deadline})
+	b.fb.enqueue(update{ref: ref, phase: p, commit: t.Commit, url: t.URL(), reason: reason, deadline: t.Deadline, atDeadline: t.DeadlineAction})
 }
 
 // envsCommit records a transition's outcome for the envs repository commit
