@@ -165,9 +165,19 @@ func BenchmarkCreate1000Latency50ms(b *testing.B) {
 			b.Fatalf("%d errors, %d creates", len(res.Errors), len(creates))
 		}
 		sort.Slice(creates, func(i, j int) bool { return creates[i].Before(creates[j]) })
-		b.ReportMetric(creates[n-1].Sub(start).Seconds(), "s-to-last-create")
-		// The most requests in any one-second window stay within the
-		// configured rate plus its burst.
+		toLast := creates[n-1].Sub(start)
+		b.ReportMetric(toLast.Seconds(), "s-to-last-create")
+		// Every request waits for a token, and at most a burst of them is
+		// saved up before the pass, so the last create cannot arrive
+		// sooner than this whatever the machine's load: a failure here is
+		// a request that skipped the limiter.
+		floor := time.Duration(float64(n-r.cfg.RequestBurst) / r.cfg.RequestRate * float64(time.Second))
+		if toLast < floor {
+			b.Errorf("last create after %s, sooner than the rate %v + burst %d allows (%s)", toLast, r.cfg.RequestRate, r.cfg.RequestBurst, floor)
+		}
+		// The most arrivals in any one-second window: requests the
+		// scheduler held back arrive bunched on a busy machine, so this is
+		// a figure to read, not a bound to fail on.
 		most, j := 0, 0
 		for i := range creates {
 			for creates[i].Sub(creates[j]) >= time.Second {
@@ -175,11 +185,8 @@ func BenchmarkCreate1000Latency50ms(b *testing.B) {
 			}
 			most = max(most, i-j+1)
 		}
-		limit := int(r.cfg.RequestRate) + r.cfg.RequestBurst
-		if most > limit {
-			b.Errorf("%d creates in one second, over the rate %v + burst %d", most, r.cfg.RequestRate, r.cfg.RequestBurst)
-		}
 		b.ReportMetric(float64(most), "max-creates-per-s")
+		b.Logf("at most %d creates arrived in one second (rate %v + burst %d)", most, r.cfg.RequestRate, r.cfg.RequestBurst)
 		b.StartTimer()
 	}
 }
