@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -448,5 +449,47 @@ func TestWireFormat(t *testing.T) {
 	}
 	if _, ok := body["Version"]; ok {
 		t.Errorf("unset field sent: %v", body)
+	}
+}
+
+// The provisioner merges a group's configuration into the installations it
+// returns unless told not to. The reconciler compares an installation's own
+// settings with the environment file, so reads ask for those alone.
+func TestReadsAskForOwnConfigOnly(t *testing.T) {
+	queries := make(chan url.Values, 4)
+	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries <- r.URL.Query()
+		if strings.HasPrefix(r.URL.Path, "/api/installation/") {
+			fmt.Fprint(w, `{"ID":"abc"}`)
+			return
+		}
+		fmt.Fprint(w, `[]`)
+	}), nil)
+
+	tests := []struct {
+		name      string
+		read      func() error
+		wantGroup string
+	}{
+		{"list", func() error { _, err := c.ListInstallations(t.Context(), ListOptions{GroupID: "g"}); return err }, "false"},
+		{"get", func() error { _, err := c.GetInstallation(t.Context(), "abc"); return err }, "false"},
+		{"list with group config", func() error {
+			_, err := c.ListInstallations(t.Context(), ListOptions{IncludeGroupConfig: true})
+			return err
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.read(); err != nil {
+				t.Fatal(err)
+			}
+			q := <-queries
+			if got := q.Get("include_group_config"); got != tt.wantGroup {
+				t.Errorf("include_group_config = %q, want %q", got, tt.wantGroup)
+			}
+			if got := q.Get("include_group_config_overrides"); got != tt.wantGroup {
+				t.Errorf("include_group_config_overrides = %q, want %q", got, tt.wantGroup)
+			}
+		})
 	}
 }

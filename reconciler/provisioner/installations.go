@@ -30,6 +30,12 @@ type ListOptions struct {
 	IncludeDeleted bool
 	// DeletionLocked, when set, selects by deletion lock.
 	DeletionLocked *bool
+	// IncludeGroupConfig returns installations with their group's settings
+	// (env vars, image, version) merged in. The provisioner does that by
+	// default; this client does not, because a patch changes only the
+	// installation's own settings, and comparing it with merged ones would
+	// never converge.
+	IncludeGroupConfig bool
 }
 
 func (o ListOptions) query() url.Values {
@@ -51,7 +57,17 @@ func (o ListOptions) query() url.Values {
 	if o.DeletionLocked != nil {
 		q.Set("deletion_locked", strconv.FormatBool(*o.DeletionLocked))
 	}
+	if !o.IncludeGroupConfig {
+		setOwnConfigOnly(q)
+	}
 	return q
+}
+
+// setOwnConfigOnly asks for an installation's own settings, without its
+// group's configuration or overrides merged in (the provisioner's default).
+func setOwnConfigOnly(q url.Values) {
+	q.Set("include_group_config", "false")
+	q.Set("include_group_config_overrides", "false")
 }
 
 // CreateInstallation asks for a new installation (POST /api/installations,
@@ -69,11 +85,14 @@ func (c *Client) CreateInstallation(ctx context.Context, req CreateInstallationR
 	return &out, nil
 }
 
-// GetInstallation returns an installation by ID, deleted ones included.
+// GetInstallation returns an installation by ID, deleted ones included,
+// with its own settings only (see ListOptions.IncludeGroupConfig).
 func (c *Client) GetInstallation(ctx context.Context, id string) (*Installation, error) {
 	var out Installation
+	q := url.Values{}
+	setOwnConfigOnly(q)
 	err := c.do(ctx, call{method: http.MethodGet, route: "/api/installation/{id}",
-		path: "/installation/" + pathID(id), idempotent: true, out: &out})
+		path: "/installation/" + pathID(id), query: q, idempotent: true, out: &out})
 	if err != nil {
 		return nil, fmt.Errorf("getting installation %s: %w", id, err)
 	}
