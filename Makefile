@@ -38,5 +38,8 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+tidy:
+	$(GO) mod tidy
+
 clean:
 	rm -rf bin .cache
