@@ -35,13 +35,6 @@ survives restarts; delete the data dir to start over.`,
 			return runDev(cmd.Context(), &cfg, seed, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cfg.addFlags(cmd.Flags())
-	var github githubConfig
-	github.addFlags(cmd.Flags())
-	cfg.Attach = append(cfg.Attach, github.attach)
-	var chat chatConfig
-	chat.addFlags(cmd.Flags())
-	cfg.Attach = append(cfg.Attach, chat.attach)
 	cfg.addServeFlags(cmd.Flags(), "127.0.0.1:0")
 	cmd.Flags().StringVar(&seed, "seed", "", "folder of environment files to seed a new dev repository with (default: the bundled examples)")
 	// People read dev's logs: text, and a shorter interval than serve's.

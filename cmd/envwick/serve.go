@@ -28,13 +28,6 @@ JSON to stderr. Every flag has an ENVWICK_* environment variable.`,
 			}, nil)
 		},
 	}
-	cfg.addFlags(cmd.Flags())
-	var github githubConfig
-	github.addFlags(cmd.Flags())
-	cfg.Attach = append(cfg.Attach, github.attach)
-	var chat chatConfig
-	chat.addFlags(cmd.Flags())
-	cfg.Attach = append(cfg.Attach, chat.attach)
 	cfg.addServeFlags(cmd.Flags(), "127.0.0.1:8080")
 	return cmd
 }

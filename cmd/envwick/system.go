@@ -146,8 +146,16 @@ func (c *systemConfig) addFlags(fs *pflag.FlagSet) {
 	s(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
-// addServeFlags registers the flags of the long-running commands.
+// addServeFlags registers the flags of the long-running commands (serve,
+// dev): the shared ones, the bots' ones, whose bots it attaches, and the
+// server's own.
 func (c *systemConfig) addServeFlags(fs *pflag.FlagSet, listen string) {
+	c.addFlags(fs)
+	github := &githubConfig{}
+	github.addFlags(fs)
+	chat := &chatConfig{}
+	chat.addFlags(fs)
+	c.Attach = append(c.Attach, github.attach, chat.attach)
 	fs.StringVar(&c.Listen, "listen", envString("listen", listen), "address for metrics, health and webhooks ["+envName("listen")+"]")
 	fs.DurationVar(&c.Interval, "interval", envDuration("interval", time.Minute), "time between periodic passes ["+envName("interval")+"]")
 	fs.StringVar(&c.PublicURL, "public-url", envString("public-url", ""), "URL the provisioner reaches this envwick at, to register its webhook ["+envName("public-url")+"]")
