@@ -172,7 +172,9 @@ func setOrigin(repo *git.Repository, rawURL string) error {
 	return nil
 }
 
-// redactURL drops credentials from a URL for logs and errors.
+// redactURL drops credentials from a URL for logs and errors. Over
+// HTTP(S) a user name without a password is a token too
+// (https://TOKEN@github.com/...); over SSH it is the login (git@).
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
@@ -180,6 +182,8 @@ func redactURL(raw string) string {
 	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "redacted")
+	} else if u.Scheme == "http" || u.Scheme == "https" {
+		u.User = url.User("redacted")
 	}
 	return u.String()
 }
