@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -372,18 +371,6 @@ func (b *Bot) dispatch(ctx context.Context, j *job) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// HandlerNames lists the registered handlers, for the help page.
-func (b *Bot) HandlerNames() []string {
-	var out []string
-	for ev, hs := range b.handlers {
-		for _, h := range hs {
-			out = append(out, ev+": "+h.name)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 func person(u *gh.User) commit.Person {

@@ -75,9 +75,6 @@ type Command struct {
 	Topic Verb
 }
 
-// IsSet reports whether a flag was given.
-func (c *Command) IsSet(flag string) bool { return slices.Contains(c.Set, flag) }
-
 // Error is a problem with the command text. Its message names the problem
 // and the valid choices and is safe to show to the person.
 type Error struct {
