@@ -35,14 +35,11 @@ type systemConfig struct {
 	RepoDir    string
 	Branch     string
 	SSHKeyFile string
-	// RepoToken is a secret: ENVWICK_REPO_TOKEN or --repo-token-file.
-	RepoToken     string
+	// Secrets are not kept in this struct: they are read when needed from
+	// their ENVWICK_* variable or from the file a *File field names.
 	RepoTokenFile string
 
-	ProvisionerURL string
-	// ProvisionerAPIKey is a secret: ENVWICK_PROVISIONER_API_KEY or
-	// --provisioner-api-key-file.
-	ProvisionerAPIKey     string
+	ProvisionerURL        string
 	ProvisionerAPIKeyFile string
 	Domain                string
 	PageSize              int
@@ -63,10 +60,7 @@ type systemConfig struct {
 	Listen   string
 	Interval time.Duration
 	// PublicURL is where the provisioner reaches this envwick's webhooks.
-	PublicURL string
-	// WebhookSecret is a secret: ENVWICK_WEBHOOK_SECRET or
-	// --webhook-secret-file.
-	WebhookSecret     string
+	PublicURL         string
 	WebhookSecretFile string
 
 	LogFormat string
@@ -234,12 +228,9 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 	if repoDir == "" {
 		repoDir = filepath.Join(c.DataDir, "clones", cloneName)
 	}
-	token := c.RepoToken
-	if token == "" {
-		var err error
-		if token, err = secret("ENVWICK_REPO_TOKEN", c.RepoTokenFile); err != nil {
-			return nil, err
-		}
+	token, err := secret("ENVWICK_REPO_TOKEN", c.RepoTokenFile)
+	if err != nil {
+		return nil, err
 	}
 	repo, err := store.Open(ctx, store.Options{
 		URL: repoURL, Dir: repoDir, Branch: c.Branch,
