@@ -423,33 +423,31 @@ func (s *Server) listCheckRuns(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
-	n, ok := intValue(w, r, "number")
-	if !ok {
-		return
+	if pr, ok := s.pull(w, r); ok {
+		writeJSON(w, http.StatusOK, pr)
 	}
-	s.mu.Lock()
-	pr, found := s.pulls[repoOf(r)+"#"+strconv.FormatInt(n, 10)]
-	s.mu.Unlock()
-	if !found {
-		writeError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	writeJSON(w, http.StatusOK, pr)
 }
 
 func (s *Server) listLabels(w http.ResponseWriter, r *http.Request) {
+	if pr, ok := s.pull(w, r); ok {
+		writeJSON(w, http.StatusOK, pr.Labels)
+	}
+}
+
+// pull finds the pull request a request names, answering 404 when there is
+// none.
+func (s *Server) pull(w http.ResponseWriter, r *http.Request) (*gh.PullRequest, bool) {
 	n, ok := intValue(w, r, "number")
 	if !ok {
-		return
+		return nil, false
 	}
 	s.mu.Lock()
 	pr, found := s.pulls[repoOf(r)+"#"+strconv.FormatInt(n, 10)]
 	s.mu.Unlock()
 	if !found {
 		writeError(w, http.StatusNotFound, "Not Found")
-		return
 	}
-	writeJSON(w, http.StatusOK, pr.Labels)
+	return pr, found
 }
 
 func (s *Server) getPermission(w http.ResponseWriter, r *http.Request) {
@@ -465,8 +463,7 @@ func (s *Server) getPermission(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) installationToken(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		writeError(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
+	if !appAuthenticated(w, r) {
 		return
 	}
 	id := r.PathValue("id")
@@ -475,8 +472,7 @@ func (s *Server) installationToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) repoInstallation(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		writeError(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
+	if !appAuthenticated(w, r) {
 		return
 	}
 	s.mu.Lock()
@@ -487,6 +483,16 @@ func (s *Server) repoInstallation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, gh.Installation{ID: gh.Int64(id)})
+}
+
+// appAuthenticated reports whether a request to an app endpoint carries a
+// bearer token (a JWT), answering 401 when it does not.
+func appAuthenticated(w http.ResponseWriter, r *http.Request) bool {
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		writeError(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
+		return false
+	}
+	return true
 }
 
 func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) {
