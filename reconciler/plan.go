@@ -62,8 +62,6 @@ type Item struct {
 	Suspended bool `json:"suspended,omitempty"`
 	// Waiting is set while the provisioner works on the installation.
 	Waiting bool `json:"waiting,omitempty"`
-
-	desired *Desired
 }
 
 // Plan is what one pass would do.
@@ -129,20 +127,13 @@ func plan(in planInput) *Plan {
 	if in.owned > 0 {
 		p.Owned = in.owned
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		seen := map[string]bool{}
-		for n := range in.desired {
-			seen[n] = true
-			if !yield(n) {
-				return
-			}
+	names := slices.Collect(maps.Keys(in.desired))
+	for n := range in.actual {
+		if _, ok := in.desired[n]; !ok {
+			names = append(names, n)
 		}
-		for n := range in.actual {
-			if !seen[n] && !yield(n) {
-				return
-			}
-		}
-	})
+	}
+	slices.Sort(names)
 	for _, name := range names {
 		d := in.desired[name]
 		insts := in.actual[name]
@@ -189,7 +180,7 @@ func deleteItem(name string, inst Installation, why string) Item {
 
 // planOne decides for one environment with a file.
 func planOne(d *Desired, inst *Installation, st *Status) Item {
-	it := Item{Name: d.Name, Installation: inst, desired: d, Action: ActionNone}
+	it := Item{Name: d.Name, Installation: inst, Action: ActionNone}
 	if d.Err != nil {
 		it.Stalled = d.Err.Error()
 		it.Reason = "file has errors: installation left as it is"
@@ -262,10 +253,7 @@ func applyGuard(p *Plan, g GuardPolicy) {
 		return
 	}
 	share := cmp.Or(g.MaxShare, 0.2)
-	free := g.Free
-	if free == 0 {
-		free = 1
-	}
+	free := cmp.Or(g.Free, 1)
 	var why string
 	switch {
 	case g.MaxCount > 0 && deletes > g.MaxCount:
