@@ -68,9 +68,6 @@ type Bookkeeping struct {
 	// parsed, so that notices still reach the owner once the file is gone
 	// or broken, also after a restart.
 	LastKnown *LastKnown `json:"lastKnown,omitempty"`
-	// Deleting is set once the installation's deletion was requested
-	// because the environment file was removed.
-	Deleting bool `json:"deleting,omitempty"`
 }
 
 // LastKnown is what the reconciler remembers of an environment's spec.
