@@ -152,19 +152,6 @@ func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) 
 // secrets reads the webhook secrets: a file with the current secret and
 // optionally the next on its second line, or the environment.
 func (c *githubConfig) secrets() ([]string, error) {
-	raw := os.Getenv("ENVWICK_GITHUB_WEBHOOK_SECRET") + "\n" + os.Getenv("ENVWICK_GITHUB_WEBHOOK_SECRET_NEXT")
-	if c.SecretFile != "" {
-		b, err := os.ReadFile(c.SecretFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the GitHub webhook secret: %w", err)
-		}
-		raw = string(b)
-	}
-	var out []string
-	for _, s := range strings.Split(raw, "\n") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	env := os.Getenv("ENVWICK_GITHUB_WEBHOOK_SECRET") + "\n" + os.Getenv("ENVWICK_GITHUB_WEBHOOK_SECRET_NEXT")
+	return secretList(env, c.SecretFile, "\n", "the GitHub webhook secret")
 }

@@ -163,19 +163,5 @@ func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 // chatTokens reads the slash command tokens: a file with one a line, or
 // ENVWICK_MATTERMOST_COMMAND_TOKENS, comma-separated.
 func chatTokens(file string) ([]string, error) {
-	raw := os.Getenv("ENVWICK_MATTERMOST_COMMAND_TOKENS")
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("reading the slash command tokens: %w", err)
-		}
-		raw = strings.ReplaceAll(string(b), "\n", ",")
-	}
-	var out []string
-	for _, t := range strings.Split(raw, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+	return secretList(os.Getenv("ENVWICK_MATTERMOST_COMMAND_TOKENS"), file, ",\n", "the slash command tokens")
 }

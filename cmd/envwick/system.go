@@ -168,6 +168,27 @@ func secret(envVar, file string) (string, error) {
 	return os.Getenv(envVar), nil
 }
 
+// secretList reads secrets that come several at once (a current and a
+// next one, or one per sender): from file when it is set, else from
+// fromEnv, split at any of seps, blanks dropped.
+func secretList(fromEnv, file, seps, what string) ([]string, error) {
+	raw := fromEnv
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", what, err)
+		}
+		raw = string(b)
+	}
+	var out []string
+	for _, s := range strings.FieldsFunc(raw, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 func (c *systemConfig) logger(w io.Writer) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
