@@ -43,7 +43,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envwick_reconcile_actions_total",
-			Help: "Changes applied to the platform, by action and result (ok, error, blocked, deferred).",
+			Help: "Changes applied to the platform, by action and result (ok, error, conflict, not_found, canceled, blocked, deferred).",
 		}, []string{"action", "result"}),
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envwick_provisioner_calls_total",
