@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,13 +36,9 @@ from ENVWICK_SIM_API_KEY or --api-key-file and then required in x-api-key.`,
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			key := os.Getenv("ENVWICK_SIM_API_KEY")
-			if apiKeyFile != "" {
-				b, err := os.ReadFile(apiKeyFile)
-				if err != nil {
-					return fmt.Errorf("reading --api-key-file: %w", err)
-				}
-				key = strings.TrimSpace(string(b))
+			key, err := secret("ENVWICK_SIM_API_KEY", apiKeyFile)
+			if err != nil {
+				return fmt.Errorf("--api-key-file: %w", err)
 			}
 			opts.APIKey, opts.DataDir, opts.Timing, opts.Logger = key, dataDir, &timing, logger
 			sim, err := provisionersim.New(opts)
