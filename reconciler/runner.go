@@ -99,12 +99,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			reason, incremental = "commit "+short(c), true
 		}
 		r.runPass(ctx, reason, incremental)
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
+		// Since Go 1.23 Reset discards a tick that fired during the pass.
 		timer.Reset(r.next())
 	}
 }
