@@ -23,8 +23,9 @@ func (systemClock) Now() time.Time { return time.Now() }
 type Metrics interface {
 	// PassDone records one pass and how long it took.
 	PassDone(d time.Duration, err error)
-	// Action records one applied action and its result ("ok", "error",
-	// "blocked", "deferred").
+	// Action records one applied action and its result: "blocked",
+	// "deferred", or the class of the call's outcome as for APICall ("ok",
+	// "error", "conflict", "not_found", "canceled").
 	Action(a Action, result string)
 	// APICall records one provisioner call by verb and result.
 	APICall(verb, result string)
