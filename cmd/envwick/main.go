@@ -45,6 +45,9 @@ Start with 'envwick dev' (what 'make run' does): a local envs repository and the
 bundled provisioner simulator, nothing to configure.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return checkEnvFlags(cmd.Flags())
+		},
 	}
 	root.AddCommand(
 		// Subcommands are added here, one constructor per file.

@@ -111,6 +111,37 @@ func envDuration(flag string, def time.Duration) time.Duration {
 	return def
 }
 
+// checkEnvFlags fails on an ENVWICK_* variable that does not parse as its
+// flag's type. The env* helpers fall back to the default on such a value,
+// so without this ENVWICK_INTERVAL=5 would silently mean the default
+// interval. Flags set on the command line win, so their variables are not
+// looked at.
+func checkEnvFlags(fs *pflag.FlagSet) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		name := envName(f.Name)
+		v, ok := os.LookupEnv(name)
+		if !ok || v == "" || f.Changed || !strings.Contains(f.Usage, "["+name+"]") {
+			return
+		}
+		var err error
+		switch f.Value.Type() {
+		case "int", "int64":
+			_, err = strconv.ParseInt(v, 10, 64)
+		case "float64":
+			_, err = strconv.ParseFloat(v, 64)
+		case "bool":
+			_, err = strconv.ParseBool(v)
+		case "duration":
+			_, err = envs.ParseDuration(v)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not a valid %s for --%s", name, v, f.Value.Type(), f.Name))
+		}
+	})
+	return errors.Join(errs...)
+}
+
 // addFlags registers the flags every reconciler command shares.
 func (c *systemConfig) addFlags(fs *pflag.FlagSet) {
 	s := func(p *string, name, def, usage string) {
