@@ -3,6 +3,7 @@ package reconciler
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // IdentityEnvVar is the installation environment variable that names the
@@ -34,20 +35,22 @@ func installationName(env string, generation int) string {
 }
 
 // generationOf recovers the generation from an installation name made by
-// installationName for env; 0 when the name is not one of env's.
+// installationName for env; 0 when the name is not one of env's. It reads
+// the "-N" suffix and checks it, rather than trying generations in turn:
+// record calls it for every observed installation on every pass.
 func generationOf(env, name string) int {
 	if name == env {
 		return 1
 	}
-	for g := 2; g < 1000; g++ {
-		if installationName(env, g) == name {
-			return g
-		}
-		if len(name) < len(env) {
-			break
-		}
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 {
+		return 0
 	}
-	return 0
+	g, err := strconv.Atoi(name[i+1:])
+	if err != nil || g < 2 || installationName(env, g) != name {
+		return 0
+	}
+	return g
 }
 
 // environmentOf returns the environment an installation belongs to.

@@ -273,4 +273,19 @@ func TestInstallationName(t *testing.T) {
 			t.Errorf("generationOf(%q, %q) = %d, want %d", tc.env, got, g, tc.gen)
 		}
 	}
+	// Names that installationName never makes for the environment.
+	for _, tc := range []struct{ env, name string }{
+		{"pr-12", "pr-13"},
+		{"pr-12", "pr-12-1"},
+		{"pr-12", "pr-12-02"},
+		{"pr-12", "pr-12-+2"},
+		{"pr-12", "pr-1-2"},
+		{"pr-12", "pr-12-x"},
+		{"pr-12", "other-2"},
+		{long, long + "-2"},
+	} {
+		if g := generationOf(tc.env, tc.name); g != 0 {
+			t.Errorf("generationOf(%q, %q) = %d, want 0", tc.env, tc.name, g)
+		}
+	}
 }
