@@ -70,7 +70,7 @@ func withIdentity(env map[string]string, name string) map[string]string {
 	return out
 }
 
-// ownedBy reports whether inst belongs to the configured owner (and group,
+// owns reports whether inst belongs to the configured owner (and group,
 // when one is configured). Installations that are not owned are never changed.
 func (o Owner) owns(inst *Installation) bool {
 	if inst.OwnerID != o.OwnerID {

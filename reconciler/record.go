@@ -23,7 +23,7 @@ func (r *Reconciler) record(ctx context.Context, p *Plan, desired map[string]*De
 		if outcomes == nil { // a dry run tells nobody
 			return
 		}
-		ts = append(ts, Transition{Kind: kind, Name: name, Environment: env, Commit: p.Commit, Reason: reason, Message: msg, At: now})
+		ts = append(ts, Transition{Kind: kind, Name: name, Environment: env, Reason: reason, Message: msg})
 	}
 	for i := range p.Items {
 		it := &p.Items[i]
@@ -76,6 +76,8 @@ func (r *Reconciler) record(ctx context.Context, p *Plan, desired map[string]*De
 	if outcomes == nil {
 		ts = nil
 	}
+	// Every transition, housekeeping notices included, is of this commit
+	// and this pass.
 	for i := range ts {
 		ts[i].Commit, ts[i].At = p.Commit, now
 	}
