@@ -80,7 +80,7 @@ func (x *external) ObserveSome(ctx context.Context, names map[string]bool, statu
 				case errors.Is(err, ErrNotFound):
 				case err != nil:
 					return nil, fmt.Errorf("getting installation %s: %w", st.Status.Installation.ID, err)
-				case x.owner.owns(inst) && environmentOf(inst) == name && classify(inst.State) != classDeleting:
+				case x.liveOf(inst, name):
 					o.byEnv[name] = append(o.byEnv[name], *inst)
 					seen[inst.ID] = true
 				}
@@ -100,6 +100,12 @@ func (x *external) ObserveSome(ctx context.Context, names map[string]bool, statu
 	return o, nil
 }
 
+// liveOf reports whether inst is an owned installation of env that is not
+// being deleted.
+func (x *external) liveOf(inst *Installation, env string) bool {
+	return x.owner.owns(inst) && environmentOf(inst) == env && classify(inst.State) != classDeleting
+}
+
 // lookup finds the live installation of env by name, for a create that may
 // already have happened (a crash or timeout after the request was sent).
 func (x *external) lookup(ctx context.Context, env, name string) (*Installation, error) {
@@ -108,7 +114,7 @@ func (x *external) lookup(ctx context.Context, env, name string) (*Installation,
 		return x.platform.ListInstallations(ctx, ListFilter{OwnerID: x.owner.OwnerID, Name: name}, func(page []Installation) error {
 			for i := range page {
 				inst := page[i]
-				if inst.Name == name && x.owner.owns(&inst) && environmentOf(&inst) == env && classify(inst.State) != classDeleting {
+				if inst.Name == name && x.liveOf(&inst, env) {
 					found = &inst
 				}
 			}
