@@ -13,7 +13,21 @@ import (
 // server under test: supervisors off, so states move only through the API
 // and Advance.
 func TestSimulator(t *testing.T) {
-	sim, err := provisionersim.New(provisionersim.Options{DisableSupervisors: true})
+	runAgainstSim(t, "envwick-contract", provisioner.ServerRules{})
+}
+
+// TestSimulatorWithOperators covers the other side of the operator rules:
+// a server that deploys the operators accepts its default database and
+// filestore.
+func TestSimulatorWithOperators(t *testing.T) {
+	runAgainstSim(t, "envwick-contract-operators", provisioner.ServerRules{DeployMySQLOperator: true, DeployMinioOperator: true})
+}
+
+// runAgainstSim runs the contract against a simulator with these rules and
+// its supervisors off.
+func runAgainstSim(t *testing.T, owner string, rules provisioner.ServerRules) {
+	t.Helper()
+	sim, err := provisionersim.New(provisionersim.Options{DisableSupervisors: true, Rules: rules})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,37 +41,7 @@ func TestSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	contract.Run(t, contract.Target{
-		Client: client,
-		Owner:  "envwick-contract",
-		Advance: func(t *testing.T, id, state string) {
-			t.Helper()
-			if err := sim.SetState(id, state); err != nil {
-				t.Fatalf("advancing %s to %s: %v", id, state, err)
-			}
-		},
-	})
-}
-
-// TestSimulatorWithOperators covers the other side of the operator rules:
-// a server that deploys the operators accepts its default database and
-// filestore.
-func TestSimulatorWithOperators(t *testing.T) {
-	rules := provisioner.ServerRules{DeployMySQLOperator: true, DeployMinioOperator: true}
-	sim, err := provisionersim.New(provisionersim.Options{DisableSupervisors: true, Rules: rules})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	client, err := provisioner.New(provisioner.Options{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	contract.Run(t, contract.Target{
-		Client: client, Owner: "envwick-contract-operators", Rules: rules,
+		Client: client, Owner: owner, Rules: rules,
 		Advance: func(t *testing.T, id, state string) {
 			t.Helper()
 			if err := sim.SetState(id, state); err != nil {
