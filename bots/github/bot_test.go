@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	gh "github.com/google/go-github/v57/github"
 
@@ -462,5 +463,25 @@ func TestDeletedReachesPullRequestFromLastKnownSource(t *testing.T) {
 	r.wait()
 	if body := r.envComment(2); !strings.Contains(body, "is destroyed") {
 		t.Errorf("deleted comment = %q", body)
+	}
+}
+
+// TestLongStatusDescription: a description over GitHub's 140 characters
+// is shortened on a character boundary, so GitHub accepts it and it stays
+// valid UTF-8.
+func TestLongStatusDescription(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	desc := "Test server failed: " + strings.Repeat("é", 100) // two bytes each: byte 137 is mid-character
+	if err := r.bot.fb.setStatus(context.Background(), "octo/repo", sha, "envwick/test", "failure", desc, ""); err != nil {
+		t.Fatalf("setting a long status: %v", err)
+	}
+	sts := r.gh.Statuses("octo/repo", sha)
+	if len(sts) != 1 {
+		t.Fatalf("statuses = %d, want 1", len(sts))
+	}
+	got := sts[0].GetDescription()
+	if len(got) > 140 || !utf8.ValidString(got) || !strings.HasSuffix(got, "é...") || !strings.HasPrefix(desc, strings.TrimSuffix(got, "...")) {
+		t.Errorf("description %q (%d bytes)", got, len(got))
 	}
 }

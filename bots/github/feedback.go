@@ -240,7 +240,8 @@ func (f *feedback) findComment(ctx context.Context, cl *gh.Client, owner, repo s
 // noise and uses rate limit.
 func (f *feedback) setStatus(ctx context.Context, repoName, sha, statusContext, state, desc, target string) error {
 	if len(desc) > 140 {
-		desc = desc[:137] + "..."
+		// Cut on a character boundary, so the description stays valid UTF-8.
+		desc = strings.ToValidUTF8(desc[:137], "") + "..."
 	}
 	key := repoName + "@" + sha + "/" + statusContext
 	want := state + "|" + desc + "|" + target
