@@ -3,6 +3,7 @@ package mattermost
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -72,7 +73,8 @@ func (b *Bot) account(c credential) *model.User {
 // redact keeps the status and server message of an API error and drops the
 // rest (a request body echoed back could hold a password).
 func redact(err error) error {
-	if ae, ok := err.(*model.AppError); ok {
+	var ae *model.AppError
+	if errors.As(err, &ae) {
 		return fmt.Errorf("%d %s: %s", ae.StatusCode, http.StatusText(ae.StatusCode), ae.Id)
 	}
 	return err
@@ -85,7 +87,7 @@ const (
 )
 
 // password returns a random password that meets any Mattermost password
-// policy an operator is likely to set: 24 characters with upper and lower
+// policy an operator is likely to set: 25 characters with upper and lower
 // case, digits and symbols.
 func password() (string, error) {
 	body, err := randomString(passwordSet, 20)
