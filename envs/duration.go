@@ -61,23 +61,34 @@ func ParseDuration(s string) (time.Duration, error) {
 // String writes the shortest form ParseDuration reads back, preferring days.
 func (d Duration) String() string { return FormatDuration(d.Duration) }
 
-// FormatDuration writes d with whole days as "Nd" and the rest as a Go duration.
+// FormatDuration writes d with whole days as "Nd" and the rest as a Go
+// duration without zero trailing units ("1d12h", "90m" as "1h30m").
+// ParseDuration reads every result back to the same value.
 func FormatDuration(d time.Duration) string {
-	day := 24 * time.Hour
-	if d >= day {
-		days := d / day
-		rest := d - days*day
-		if rest == 0 {
-			return fmt.Sprintf("%dd", days)
-		}
-		return fmt.Sprintf("%dd%s", days, strings.TrimSuffix(strings.TrimSuffix(rest.String(), "0s"), "0m"))
-	}
 	if d == 0 {
 		return "0s"
 	}
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
+	day := 24 * time.Hour
+	if d < day {
+		return trimZeroUnits(d.String())
+	}
+	days, rest := d/day, d%day
+	if rest == 0 {
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd%s", days, trimZeroUnits(rest.String()))
+}
+
+// trimZeroUnits drops the zero minutes and seconds time.Duration.String
+// appends after a larger unit: "12h0m0s" -> "12h", "20m0s" -> "20m". Only a
+// zero that follows a unit letter is dropped, so "10s" stays "10s".
+func trimZeroUnits(s string) string {
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s") // "20m0s" -> "20m", "1h30m0s" -> "1h30m"
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m") // "12h0m" -> "12h"
+	}
 	return s
 }
 
