@@ -105,8 +105,8 @@ func (c *chatConfig) addFlags(fs *pflag.FlagSet) {
 	list(&c.Admins, "mattermost-admins", "Mattermost usernames that may act on anyone's environment")
 	fs.IntVar(&c.MaxEnvironments, "mattermost-max-environments", envInt("mattermost-max-environments", 3), "live environments one person may own (-1: no limit) ["+envName("mattermost-max-environments")+"]")
 	fs.IntVar(&c.MaxKept, "mattermost-max-kept", envInt("mattermost-max-kept", 1), "environments one person may keep from housekeeping (-1: no limit) ["+envName("mattermost-max-kept")+"]")
-	fs.DurationVar(&c.MaxExtension, "mattermost-max-extension", envDuration("mattermost-max-extension", 7*24*time.Hour), "longest extension, and furthest from now an end of life may move ["+envName("mattermost-max-extension")+"]")
-	fs.DurationVar(&c.ButtonExtension, "mattermost-button-extension", envDuration("mattermost-button-extension", 3*24*time.Hour), "what the Extend button adds ["+envName("mattermost-button-extension")+"]")
+	durationVar(fs, &c.MaxExtension, "mattermost-max-extension", envDuration("mattermost-max-extension", 7*24*time.Hour), "longest extension, and furthest from now an end of life may move ["+envName("mattermost-max-extension")+"]")
+	durationVar(fs, &c.ButtonExtension, "mattermost-button-extension", envDuration("mattermost-button-extension", 3*24*time.Hour), "what the Extend button adds ["+envName("mattermost-button-extension")+"]")
 }
 
 // attach builds the chat bot and plugs it into the system: its notifier

@@ -111,6 +111,28 @@ func envDuration(flag string, def time.Duration) time.Duration {
 	return def
 }
 
+// durationValue is a duration flag that reads what environment files do: Go
+// durations plus days and weeks ("7d", "2w"), as its ENVWICK_* variable
+// does, and shows days in --help ("7d", not "168h0m0s").
+type durationValue time.Duration
+
+// durationVar registers a duration flag on fs that reads envs durations.
+func durationVar(fs *pflag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {
+	*p = def
+	fs.Var((*durationValue)(p), name, usage)
+}
+
+func (d *durationValue) String() string { return envs.FormatDuration(time.Duration(*d)) }
+func (d *durationValue) Type() string   { return "duration" }
+func (d *durationValue) Set(s string) error {
+	v, err := envs.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationValue(v)
+	return nil
+}
+
 // checkEnvFlags fails on an ENVWICK_* variable that does not parse as its
 // flag's type. The env* helpers fall back to the default on such a value,
 // so without this ENVWICK_INTERVAL=5 would silently mean the default
@@ -164,8 +186,8 @@ func (c *systemConfig) addFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.MaxDeleteShare, "max-delete-share", envFloat("max-delete-share", 0.2), "largest share of owned installations one pass may delete ["+envName("max-delete-share")+"]")
 	fs.IntVar(&c.MaxDeleteCount, "max-delete-count", envInt("max-delete-count", 0), "largest number one pass may delete (0: no limit besides the share) ["+envName("max-delete-count")+"]")
 	fs.BoolVar(&c.AllowMassDeletion, "allow-mass-deletion", envBool("allow-mass-deletion", false), "override the mass-deletion guard ["+envName("allow-mass-deletion")+"]")
-	fs.DurationVar(&c.HibernateAfterIdle, "hibernate-after-idle", envDuration("hibernate-after-idle", 7*24*time.Hour), "hibernate environments idle this long ["+envName("hibernate-after-idle")+"]")
-	fs.DurationVar(&c.DeleteAfterHibernated, "delete-after-hibernated", envDuration("delete-after-hibernated", 14*24*time.Hour), "delete environments hibernated this long ["+envName("delete-after-hibernated")+"]")
+	durationVar(fs, &c.HibernateAfterIdle, "hibernate-after-idle", envDuration("hibernate-after-idle", 7*24*time.Hour), "hibernate environments idle this long ["+envName("hibernate-after-idle")+"]")
+	durationVar(fs, &c.DeleteAfterHibernated, "delete-after-hibernated", envDuration("delete-after-hibernated", 14*24*time.Hour), "delete environments hibernated this long ["+envName("delete-after-hibernated")+"]")
 	fs.BoolVar(&c.NoHousekeeping, "no-housekeeping", envBool("no-housekeeping", false), "record deadlines but commit no housekeeping ["+envName("no-housekeeping")+"]")
 	s(&c.LogFormat, "log-format", "json", "log format: json or text")
 	s(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -182,7 +204,7 @@ func (c *systemConfig) addServeFlags(fs *pflag.FlagSet, listen string) {
 	chat.addFlags(fs)
 	c.Attach = append(c.Attach, github.attach, chat.attach)
 	fs.StringVar(&c.Listen, "listen", envString("listen", listen), "address for metrics, health and webhooks ["+envName("listen")+"]")
-	fs.DurationVar(&c.Interval, "interval", envDuration("interval", time.Minute), "time between periodic passes ["+envName("interval")+"]")
+	durationVar(fs, &c.Interval, "interval", envDuration("interval", time.Minute), "time between periodic passes ["+envName("interval")+"]")
 	fs.StringVar(&c.PublicURL, "public-url", envString("public-url", ""), "URL the provisioner reaches this envwick at, to register its webhook ["+envName("public-url")+"]")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", envString("webhook-secret-file", ""), "file holding the GitHub push webhook secret (or set ENVWICK_WEBHOOK_SECRET) ["+envName("webhook-secret-file")+"]")
 }
