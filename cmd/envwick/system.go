@@ -242,16 +242,22 @@ func secretList(fromEnv, file, seps, what string) ([]string, error) {
 	return out, nil
 }
 
-func (c *systemConfig) logger(w io.Writer) *slog.Logger {
+// logger builds the structured logger; a level or format it does not know is
+// an error rather than a quiet fallback, so a typo does not hide debug logs.
+func (c *systemConfig) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		level = slog.LevelInfo
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.LogLevel)
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if c.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+	switch c.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: use json or text", c.LogFormat)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // devRepoPath is the envs repository 'envwick dev' keeps in the data dir;
@@ -284,7 +290,10 @@ type System struct {
 // builds the reconciler. cloneName names the local clone in the data dir,
 // so commands running side by side do not share one.
 func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneName string) (*System, error) {
-	log := c.logger(logOut)
+	log, err := c.logger(logOut)
+	if err != nil {
+		return nil, err
+	}
 	s := &System{Config: c, Logger: log, Activity: reconciler.NewActivity(), Registry: prometheus.NewRegistry(), Mux: http.NewServeMux()}
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Metrics = metrics.New(s.Registry)
