@@ -323,7 +323,9 @@ func (b *Bot) Notify(ctx context.Context, t reconciler.Transition) {
 	ref, known := b.prs.get(t.Name)
 	if src := t.Source().PullRequest; src != nil {
 		ref, known = prRef{Name: t.Name, Repo: src.Repository, Number: src.Number, HeadSHA: src.HeadSHA}, true
-		b.prs.put(ref)
+		if err := b.prs.put(ref); err != nil {
+			b.log.Warn("pull request index not saved", "environment", t.Name, "error", err)
+		}
 	}
 	if !known || !b.cfg.serves(ref.Repo) {
 		return

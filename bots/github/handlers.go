@@ -181,7 +181,9 @@ func (b *Bot) afterCommit(ctx context.Context, ref prRef, res commit.Result, err
 			ref.HeadSHA = pr.HeadSHA
 		}
 	}
-	b.prs.put(ref)
+	if err := b.prs.put(ref); err != nil {
+		b.log.Warn("pull request index not saved", "environment", ref.Name, "error", err)
+	}
 	b.fb.progress(ref, p, res.Commit)
 	return nil
 }

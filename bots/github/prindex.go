@@ -62,17 +62,26 @@ func (x *prIndex) get(name string) (prRef, bool) {
 	return r, ok
 }
 
-func (x *prIndex) put(r prRef) {
+// put records r; the error says the record will not survive a restart (it is
+// still known in memory).
+func (x *prIndex) put(r prRef) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if old, ok := x.refs[r.Name]; ok && old == r {
-		return
+		return nil
 	}
 	x.refs[r.Name] = r
-	if x.f != nil {
-		data, _ := json.Marshal(r)
-		_, _ = x.f.Write(append(data, '\n'))
+	if x.f == nil {
+		return nil
 	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encoding pull request of %s: %w", r.Name, err)
+	}
+	if _, err := x.f.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("recording pull request of %s: %w", r.Name, err)
+	}
+	return nil
 }
 
 func (x *prIndex) close() error {
