@@ -23,7 +23,7 @@ trap finish EXIT
 trap "exit 130" INT TERM
 
 # Packages with at least one test file carrying the e2e build tag; E2E_PKGS
-# overrides (e.g. E2E_PKGS=./reconciler/provisioner/contract).
+# overrides (e.g. E2E_PKGS=./reconciler/platform/provisioner/contract).
 pkgs=${E2E_PKGS:-$(git ls-files --cached --others --exclude-standard '*_test.go' ':!e2e/peers' |
 	xargs -r grep -l -E '^//go:build.*\be2e\b' | xargs -r -n1 dirname | sort -u | sed 's|^|./|')}
 [ -n "$pkgs" ] || die "no e2e-tagged tests found"

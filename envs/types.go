@@ -188,8 +188,12 @@ type InstallationStatus struct {
 	Name string `json:"name,omitempty"`
 	// URL is where people reach the environment.
 	URL string `json:"url,omitempty"`
-	// State is the provisioner's state, for example stable or hibernating.
+	// State is the platform's own state, for example stable or hibernating.
 	State string `json:"state,omitempty"`
+	// Phase is what the state means to envwick (Creating, Stable,
+	// Hibernated, Failed, ...): transitions are detected on it, so they
+	// do not depend on one platform's vocabulary.
+	Phase string `json:"phase,omitempty"`
 	// Version is the version the installation runs.
 	Version string `json:"version,omitempty"`
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 const benchPageSize = 500

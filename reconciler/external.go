@@ -6,14 +6,16 @@ import (
 	"fmt"
 
 	"golang.org/x/time/rate"
+
+	"github.com/envwick/envwick/reconciler/platform"
 )
 
 // external is the reconciler's client of the platform, in the shape of a
 // Crossplane external client: Observe, Create, Update, Delete (plus
-// Hibernate and WakeUp). It alone calls the Platform; it applies the
+// Hibernate and WakeUp). It alone calls the platform.Platform; it applies the
 // ownership rule, the request rate and the API metrics.
 type external struct {
-	platform Platform
+	platform platform.Platform
 	owner    Owner
 	limiter  *rate.Limiter
 	metrics  Metrics
@@ -23,7 +25,7 @@ type external struct {
 type observed struct {
 	// byEnv holds the owned installations that carry an environment
 	// identity and are not being deleted, by environment name.
-	byEnv map[string][]Installation
+	byEnv map[string][]platform.Installation
 	// untagged counts owned installations without an identity: they are
 	// reported, never changed.
 	untagged int
@@ -33,13 +35,13 @@ type observed struct {
 
 // Observe lists every installation this envwick owns, page by page.
 func (x *external) Observe(ctx context.Context) (*observed, error) {
-	o := &observed{byEnv: map[string][]Installation{}}
-	err := x.platform.ListInstallations(ctx, ListFilter{OwnerID: x.owner.OwnerID, GroupID: x.owner.GroupID},
-		func(page []Installation) error {
+	o := &observed{byEnv: map[string][]platform.Installation{}}
+	err := x.platform.ListInstallations(ctx, platform.ListFilter{OwnerID: x.owner.OwnerID, GroupID: x.owner.GroupID},
+		func(page []platform.Installation) error {
 			o.pages++
 			for i := range page {
 				inst := &page[i]
-				if !x.owner.owns(inst) || classify(inst.State) == classDeleting {
+				if !x.owner.owns(inst) || inst.Phase == platform.PhaseDeleting {
 					continue
 				}
 				name := environmentOf(inst)
@@ -64,20 +66,20 @@ func (x *external) Observe(ctx context.Context) (*observed, error) {
 // environments are not listed; a full Observe follows within the runner's
 // interval.
 func (x *external) ObserveSome(ctx context.Context, names map[string]bool, status map[string]*Status) (*observed, error) {
-	o := &observed{byEnv: map[string][]Installation{}}
+	o := &observed{byEnv: map[string][]platform.Installation{}}
 	for name := range names {
 		seen := map[string]bool{}
 		gen := 1
 		if st := status[name]; st != nil {
 			gen = max(st.Reconciler.Generation, 1)
 			if st.Status.Installation != nil && st.Status.Installation.ID != "" {
-				var inst *Installation
+				var inst *platform.Installation
 				err := x.call(ctx, "get", func(ctx context.Context) (err error) {
 					inst, err = x.platform.GetInstallation(ctx, st.Status.Installation.ID)
 					return err
 				})
 				switch {
-				case errors.Is(err, ErrNotFound):
+				case errors.Is(err, platform.ErrNotFound):
 				case err != nil:
 					return nil, fmt.Errorf("getting installation %s: %w", st.Status.Installation.ID, err)
 				case x.liveOf(inst, name):
@@ -102,16 +104,16 @@ func (x *external) ObserveSome(ctx context.Context, names map[string]bool, statu
 
 // liveOf reports whether inst is an owned installation of env that is not
 // being deleted.
-func (x *external) liveOf(inst *Installation, env string) bool {
-	return x.owner.owns(inst) && environmentOf(inst) == env && classify(inst.State) != classDeleting
+func (x *external) liveOf(inst *platform.Installation, env string) bool {
+	return x.owner.owns(inst) && environmentOf(inst) == env && inst.Phase != platform.PhaseDeleting
 }
 
 // lookup finds the live installation of env by name, for a create that may
 // already have happened (a crash or timeout after the request was sent).
-func (x *external) lookup(ctx context.Context, env, name string) (*Installation, error) {
-	var found *Installation
+func (x *external) lookup(ctx context.Context, env, name string) (*platform.Installation, error) {
+	var found *platform.Installation
 	err := x.call(ctx, "list", func(ctx context.Context) error {
-		return x.platform.ListInstallations(ctx, ListFilter{OwnerID: x.owner.OwnerID, Name: name}, func(page []Installation) error {
+		return x.platform.ListInstallations(ctx, platform.ListFilter{OwnerID: x.owner.OwnerID, Name: name}, func(page []platform.Installation) error {
 			for i := range page {
 				inst := page[i]
 				if inst.Name == name && x.liveOf(&inst, env) {
@@ -132,14 +134,14 @@ func (x *external) lookup(ctx context.Context, env, name string) (*Installation,
 const maxNameAttempts = 5
 
 // Create creates the installation for an environment, starting at the given
-// generation. A name that is taken or reserved (ErrConflict) is first looked
+// generation. A name that is taken or reserved (platform.ErrConflict) is first looked
 // up, in case it is this environment's own installation from an earlier
 // create whose answer was lost; otherwise the next generation is tried.
-func (x *external) Create(ctx context.Context, d *Desired, generation int) (*Installation, int, error) {
+func (x *external) Create(ctx context.Context, d *Desired, generation int) (*platform.Installation, int, error) {
 	for attempt := 0; attempt < maxNameAttempts; attempt++ {
 		name := installationName(d.Name, generation)
 		req := requestFor(d.Env, name, x.owner)
-		var inst *Installation
+		var inst *platform.Installation
 		err := x.call(ctx, "create", func(ctx context.Context) (err error) {
 			inst, err = x.platform.CreateInstallation(ctx, req)
 			return err
@@ -147,7 +149,7 @@ func (x *external) Create(ctx context.Context, d *Desired, generation int) (*Ins
 		if err == nil {
 			return inst, generation, nil
 		}
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, platform.ErrConflict) {
 			return nil, generation, fmt.Errorf("creating installation %s: %w", name, err)
 		}
 		mine, lerr := x.lookup(ctx, d.Name, name)
@@ -163,29 +165,29 @@ func (x *external) Create(ctx context.Context, d *Desired, generation int) (*Ins
 }
 
 // Update patches an installation.
-func (x *external) Update(ctx context.Context, id string, p InstallationPatch) (*Installation, error) {
-	return x.change(ctx, "update", "updating", id, func(ctx context.Context) (*Installation, error) {
+func (x *external) Update(ctx context.Context, id string, p platform.InstallationPatch) (*platform.Installation, error) {
+	return x.change(ctx, "update", "updating", id, func(ctx context.Context) (*platform.Installation, error) {
 		return x.platform.UpdateInstallation(ctx, id, p)
 	})
 }
 
 // Hibernate hibernates an installation.
-func (x *external) Hibernate(ctx context.Context, id string) (*Installation, error) {
-	return x.change(ctx, "hibernate", "hibernating", id, func(ctx context.Context) (*Installation, error) {
+func (x *external) Hibernate(ctx context.Context, id string) (*platform.Installation, error) {
+	return x.change(ctx, "hibernate", "hibernating", id, func(ctx context.Context) (*platform.Installation, error) {
 		return x.platform.HibernateInstallation(ctx, id)
 	})
 }
 
 // WakeUp wakes a hibernated installation.
-func (x *external) WakeUp(ctx context.Context, id string) (*Installation, error) {
-	return x.change(ctx, "wakeup", "waking up", id, func(ctx context.Context) (*Installation, error) {
+func (x *external) WakeUp(ctx context.Context, id string) (*platform.Installation, error) {
+	return x.change(ctx, "wakeup", "waking up", id, func(ctx context.Context) (*platform.Installation, error) {
 		return x.platform.WakeUpInstallation(ctx, id)
 	})
 }
 
 // change makes one call that changes an installation and returns it.
-func (x *external) change(ctx context.Context, verb, doing, id string, fn func(context.Context) (*Installation, error)) (*Installation, error) {
-	var inst *Installation
+func (x *external) change(ctx context.Context, verb, doing, id string, fn func(context.Context) (*platform.Installation, error)) (*platform.Installation, error) {
+	var inst *platform.Installation
 	err := x.call(ctx, verb, func(ctx context.Context) (err error) {
 		inst, err = fn(ctx)
 		return err
@@ -201,7 +203,7 @@ func (x *external) Delete(ctx context.Context, id string) error {
 	err := x.call(ctx, "delete", func(ctx context.Context) error {
 		return x.platform.DeleteInstallation(ctx, id)
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, platform.ErrNotFound) {
 		return fmt.Errorf("deleting installation %s: %w", id, err)
 	}
 	return nil
@@ -221,9 +223,9 @@ func result(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, platform.ErrConflict):
 		return "conflict"
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, platform.ErrNotFound):
 		return "not_found"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "canceled"

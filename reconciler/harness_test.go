@@ -18,8 +18,9 @@ import (
 
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
-	"github.com/envwick/envwick/reconciler/provisioner"
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 const testOwner = "envwick-test"
@@ -35,7 +36,7 @@ type harness struct {
 	sim      *provisionersim.Sim
 	srv      *httptest.Server
 	client   *provisioner.Client
-	platform *ProvisionerPlatform
+	platform *provisioner.Platform
 	clock    *fakeClock
 	notes    *recordingNotifier
 	// mutations counts non-GET API requests.
@@ -89,7 +90,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	h.client = client
-	h.platform = &ProvisionerPlatform{Client: client, Domain: "envwick.test", PageSize: 50}
+	h.platform = &provisioner.Platform{Client: client, Domain: "envwick.test", PageSize: 50}
 	return h
 }
 
@@ -205,7 +206,7 @@ func (h *harness) owned() []*provisioner.Installation {
 	}
 	var out []*provisioner.Installation
 	for _, in := range all {
-		if classify(in.State) != classDeleting {
+		if provisioner.Classify(in.State) != platform.PhaseDeleting {
 			out = append(out, in)
 		}
 	}

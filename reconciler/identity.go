@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/envwick/envwick/reconciler/platform"
 )
 
 // IdentityEnvVar is the installation environment variable that names the
@@ -54,7 +56,7 @@ func generationOf(env, name string) int {
 }
 
 // environmentOf returns the environment an installation belongs to.
-func environmentOf(inst *Installation) string {
+func environmentOf(inst *platform.Installation) string {
 	return inst.Env[IdentityEnvVar]
 }
 
@@ -72,7 +74,7 @@ func withIdentity(env map[string]string, name string) map[string]string {
 
 // owns reports whether inst belongs to the configured owner (and group,
 // when one is configured). Installations that are not owned are never changed.
-func (o Owner) owns(inst *Installation) bool {
+func (o Owner) owns(inst *platform.Installation) bool {
 	if inst.OwnerID != o.OwnerID {
 		return false
 	}

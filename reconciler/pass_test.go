@@ -11,7 +11,8 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 
 	"github.com/envwick/envwick/envs"
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 func readyReasonOf(st *Status) string {
@@ -51,7 +52,7 @@ func TestPassLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if readyReasonOf(st) != envs.ReasonAvailable || st.Status.Installation.State != StateStable || st.Status.Installation.URL == "" {
+	if readyReasonOf(st) != envs.ReasonAvailable || st.Status.Installation.State != provisioner.StateStable || st.Status.Installation.URL == "" {
 		t.Errorf("status once stable: %+v", st.Status)
 	}
 
@@ -201,10 +202,10 @@ func TestAdoptAfterLostCreateAnswer(t *testing.T) {
 
 // lossyPlatform makes creates that succeed but report a failure.
 type lossyPlatform struct {
-	Platform
+	platform.Platform
 }
 
-func (l *lossyPlatform) CreateInstallation(ctx context.Context, r InstallationRequest) (*Installation, error) {
+func (l *lossyPlatform) CreateInstallation(ctx context.Context, r platform.InstallationRequest) (*platform.Installation, error) {
 	if _, err := l.Platform.CreateInstallation(ctx, r); err != nil {
 		return nil, err
 	}

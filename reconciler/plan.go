@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/reconciler/platform"
 )
 
 // Action is what a pass does for one environment or installation.
@@ -53,9 +54,9 @@ type Item struct {
 	// Blocked is set on a deletion held back by the mass-deletion guard.
 	Blocked bool `json:"blocked,omitempty"`
 	// Installation is what was observed, if anything.
-	Installation *Installation `json:"installation,omitempty"`
+	Installation *platform.Installation `json:"installation,omitempty"`
 	// Patch is the change an update makes.
-	Patch *InstallationPatch `json:"patch,omitempty"`
+	Patch *platform.InstallationPatch `json:"patch,omitempty"`
 	// Stalled carries a file error or a failed installation.
 	Stalled string `json:"stalled,omitempty"`
 	// Suspended is set when spec.suspend holds the environment.
@@ -110,7 +111,7 @@ type planInput struct {
 	desired map[string]*Desired
 	// actual holds the owned installations that carry an environment
 	// identity, not yet deleted, by environment name.
-	actual map[string][]Installation
+	actual map[string][]platform.Installation
 	status map[string]*Status
 	guard  GuardPolicy
 	// owned, when positive, is the number of owned installations (for the
@@ -156,17 +157,17 @@ func plan(in planInput) *Plan {
 
 // pickInstallation chooses the installation that backs an environment: the
 // one status records, else the oldest. Any other is a duplicate.
-func pickInstallation(insts []Installation, st *Status) (*Installation, []Installation) {
+func pickInstallation(insts []platform.Installation, st *Status) (*platform.Installation, []platform.Installation) {
 	if len(insts) == 0 {
 		return nil, nil
 	}
 	sorted := slices.Clone(insts)
-	slices.SortFunc(sorted, func(a, b Installation) int {
+	slices.SortFunc(sorted, func(a, b platform.Installation) int {
 		return cmp.Or(a.CreateAt.Compare(b.CreateAt), strings.Compare(a.ID, b.ID))
 	})
 	idx := 0
 	if st != nil && st.Status.Installation != nil {
-		if i := slices.IndexFunc(sorted, func(x Installation) bool { return x.ID == st.Status.Installation.ID }); i >= 0 {
+		if i := slices.IndexFunc(sorted, func(x platform.Installation) bool { return x.ID == st.Status.Installation.ID }); i >= 0 {
 			idx = i
 		}
 	}
@@ -174,12 +175,12 @@ func pickInstallation(insts []Installation, st *Status) (*Installation, []Instal
 	return &keep, slices.Delete(sorted, idx, idx+1)
 }
 
-func deleteItem(name string, inst Installation, why string) Item {
+func deleteItem(name string, inst platform.Installation, why string) Item {
 	return Item{Name: name, Action: ActionDelete, Reason: fmt.Sprintf("%s: delete installation %s (%s)", why, inst.Name, inst.ID), Installation: &inst}
 }
 
 // planOne decides for one environment with a file.
-func planOne(d *Desired, inst *Installation, st *Status) Item {
+func planOne(d *Desired, inst *platform.Installation, st *Status) Item {
 	it := Item{Name: d.Name, Installation: inst, Action: ActionNone}
 	if d.Err != nil {
 		it.Stalled = d.Err.Error()
@@ -201,12 +202,12 @@ func planOne(d *Desired, inst *Installation, st *Status) Item {
 		return it
 	}
 	adopted := st == nil || st.Status.Installation == nil || st.Status.Installation.ID != inst.ID
-	switch classify(inst.State) {
-	case classBusy:
+	switch {
+	case inst.Phase.Busy():
 		it.Waiting = true
 		it.Reason = "provisioner is working: " + inst.State
-	case classFailed:
-		if inst.State == StateUpdateFailed {
+	case inst.Phase.Failed():
+		if inst.Phase == platform.PhaseUpdateFailed {
 			if patch := patchFor(spec.Installation, d.Name, inst); !patch.Empty() {
 				it.Action, it.Patch = ActionUpdate, &patch
 				it.Reason = "previous update failed: retry " + describePatch(patch)
@@ -215,14 +216,14 @@ func planOne(d *Desired, inst *Installation, st *Status) Item {
 		}
 		it.Stalled = "installation is " + inst.State
 		it.Reason = "installation failed (" + inst.State + "): needs attention"
-	case classHibernated:
+	case inst.Phase == platform.PhaseHibernated:
 		if spec.State != envs.StateHibernated {
 			it.Action = ActionWakeUp
 			it.Reason = "state is running: wake up"
 		} else {
 			it.Reason = "hibernated, as asked"
 		}
-	case classStable:
+	case inst.Phase == platform.PhaseStable:
 		if spec.State == envs.StateHibernated {
 			it.Action = ActionHibernate
 			it.Reason = "state is hibernated: hibernate"
@@ -274,9 +275,9 @@ func applyGuard(p *Plan, g GuardPolicy) {
 }
 
 // requestFor is the create request for an environment.
-func requestFor(e *envs.Environment, name string, o Owner) InstallationRequest {
+func requestFor(e *envs.Environment, name string, o Owner) platform.InstallationRequest {
 	in := e.Spec.Installation
-	return InstallationRequest{
+	return platform.InstallationRequest{
 		Name:        name,
 		OwnerID:     o.OwnerID,
 		GroupID:     o.GroupID,
@@ -294,8 +295,8 @@ func requestFor(e *envs.Environment, name string, o Owner) InstallationRequest {
 
 // patchFor is what must change for inst to match the spec. Fields the spec
 // leaves empty are not compared.
-func patchFor(in envs.Installation, env string, inst *Installation) InstallationPatch {
-	var p InstallationPatch
+func patchFor(in envs.Installation, env string, inst *platform.Installation) platform.InstallationPatch {
+	var p platform.InstallationPatch
 	diff := func(want, have string) *string {
 		if want == "" || want == have {
 			return nil
@@ -332,7 +333,7 @@ func describeInstallation(in envs.Installation) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-func describePatch(p InstallationPatch) string {
+func describePatch(p platform.InstallationPatch) string {
 	var parts []string
 	add := func(field string, v *string) {
 		if v != nil {

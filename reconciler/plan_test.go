@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/reconciler/platform"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 func testEnv(name string, mut ...func(*envs.Environment)) *Desired {
@@ -26,9 +28,9 @@ func testEnv(name string, mut ...func(*envs.Environment)) *Desired {
 	return &Desired{Name: name, Path: envs.PathFor(name), Env: e, Blob: "blob-" + name}
 }
 
-func testInst(env, id, state string, mut ...func(*Installation)) Installation {
-	in := Installation{
-		ID: id, Name: env, OwnerID: "envwick", State: state,
+func testInst(env, id, state string, mut ...func(*platform.Installation)) platform.Installation {
+	in := platform.Installation{
+		ID: id, Name: env, OwnerID: "envwick", State: state, Phase: provisioner.Classify(state),
 		Version: "10.5.0", Size: "miniSingleton", License: "enterprise",
 		Env:      map[string]string{IdentityEnvVar: env},
 		CreateAt: time.Unix(1700000000, 0),
@@ -50,7 +52,7 @@ func TestPlan(t *testing.T) {
 	tests := []struct {
 		name    string
 		desired []*Desired
-		actual  []Installation
+		actual  []platform.Installation
 		status  []*Status
 		guard   GuardPolicy
 		want    map[string]Action
@@ -65,20 +67,20 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "up to date is nothing",
 			desired: []*Desired{testEnv("a")},
-			actual:  []Installation{testInst("a", "i1", StateStable)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable)},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionNone},
 		},
 		{
 			name:    "installation without recorded status is adopted",
 			desired: []*Desired{testEnv("a")},
-			actual:  []Installation{testInst("a", "i1", StateStable)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable)},
 			want:    map[string]Action{"a": ActionAdopt},
 		},
 		{
 			name:    "version change is an update",
 			desired: []*Desired{testEnv("a", func(e *envs.Environment) { e.Spec.Installation.Version = "10.6.0" })},
-			actual:  []Installation{testInst("a", "i1", StateStable)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable)},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionUpdate},
 			check: func(t *testing.T, p *Plan) {
@@ -90,7 +92,7 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "removed env var is patched away",
 			desired: []*Desired{testEnv("a")},
-			actual:  []Installation{testInst("a", "i1", StateStable, func(i *Installation) { i.Env["MM_X"] = "1" })},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable, func(i *platform.Installation) { i.Env["MM_X"] = "1" })},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionUpdate},
 			check: func(t *testing.T, p *Plan) {
@@ -102,21 +104,21 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "hibernated spec hibernates a stable installation",
 			desired: []*Desired{testEnv("a", hibernated)},
-			actual:  []Installation{testInst("a", "i1", StateStable)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable)},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionHibernate},
 		},
 		{
 			name:    "running spec wakes a hibernated installation",
 			desired: []*Desired{testEnv("a")},
-			actual:  []Installation{testInst("a", "i1", StateHibernating)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateHibernating)},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionWakeUp},
 		},
 		{
 			name:    "busy installation waits",
 			desired: []*Desired{testEnv("a", func(e *envs.Environment) { e.Spec.Installation.Version = "11.0.0" })},
-			actual:  []Installation{testInst("a", "i1", "creation-in-progress")},
+			actual:  []platform.Installation{testInst("a", "i1", "creation-in-progress")},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionNone},
 			check: func(t *testing.T, p *Plan) {
@@ -128,7 +130,7 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "broken file leaves its installation alone",
 			desired: []*Desired{{Name: "a", Path: "environments/a.yaml", Err: errors.New("environments/a.yaml:3:1: unknown field")}},
-			actual:  []Installation{testInst("a", "i1", StateStable)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable)},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionNone},
 			check: func(t *testing.T, p *Plan) {
@@ -140,7 +142,7 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "suspended environment is left alone",
 			desired: []*Desired{testEnv("a", func(e *envs.Environment) { e.Spec.Suspend = true; e.Spec.Installation.Version = "11.0.0" })},
-			actual:  []Installation{testInst("a", "i1", StateStable)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable)},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionNone},
 		},
@@ -152,14 +154,14 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "removed file deletes its installation",
 			desired: []*Desired{testEnv("a"), testEnv("b"), testEnv("c"), testEnv("d"), testEnv("e")},
-			actual: []Installation{testInst("a", "i1", StateStable), testInst("b", "i2", StateStable), testInst("c", "i3", StateStable),
-				testInst("d", "i4", StateStable), testInst("e", "i5", StateStable), testInst("gone", "i6", StateStable)},
+			actual: []platform.Installation{testInst("a", "i1", provisioner.StateStable), testInst("b", "i2", provisioner.StateStable), testInst("c", "i3", provisioner.StateStable),
+				testInst("d", "i4", provisioner.StateStable), testInst("e", "i5", provisioner.StateStable), testInst("gone", "i6", provisioner.StateStable)},
 			want: map[string]Action{"a": ActionAdopt, "b": ActionAdopt, "c": ActionAdopt, "d": ActionAdopt, "e": ActionAdopt, "gone": ActionDelete},
 		},
 		{
 			name:    "duplicate installation is deleted, the recorded one kept",
 			desired: []*Desired{testEnv("a")},
-			actual:  []Installation{testInst("a", "i1", StateStable), testInst("a", "i0", StateStable)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable), testInst("a", "i0", provisioner.StateStable)},
 			status:  []*Status{statusWith("a", "i1")},
 			check: func(t *testing.T, p *Plan) {
 				if len(p.Items) != 2 || p.Items[0].Action != ActionDelete || p.Items[0].Installation.ID != "i0" || p.Items[1].Action != ActionNone {
@@ -170,7 +172,7 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "mass deletion is held back",
 			desired: []*Desired{testEnv("a")},
-			actual:  []Installation{testInst("a", "i1", StateStable), testInst("b", "i2", StateStable), testInst("c", "i3", StateStable)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable), testInst("b", "i2", provisioner.StateStable), testInst("c", "i3", provisioner.StateStable)},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionNone, "b": ActionDelete, "c": ActionDelete},
 			blocked: true,
@@ -178,7 +180,7 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "mass deletion with override goes ahead",
 			desired: []*Desired{testEnv("a")},
-			actual:  []Installation{testInst("a", "i1", StateStable), testInst("b", "i2", StateStable), testInst("c", "i3", StateStable)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateStable), testInst("b", "i2", provisioner.StateStable), testInst("c", "i3", provisioner.StateStable)},
 			status:  []*Status{statusWith("a", "i1")},
 			guard:   GuardPolicy{Override: true},
 			want:    map[string]Action{"a": ActionNone, "b": ActionDelete, "c": ActionDelete},
@@ -186,7 +188,7 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "deletion count limit",
 			desired: []*Desired{},
-			actual:  []Installation{testInst("b", "i2", StateStable), testInst("c", "i3", StateStable)},
+			actual:  []platform.Installation{testInst("b", "i2", provisioner.StateStable), testInst("c", "i3", provisioner.StateStable)},
 			guard:   GuardPolicy{MaxShare: 1, MaxCount: 1},
 			want:    map[string]Action{"b": ActionDelete, "c": ActionDelete},
 			blocked: true,
@@ -194,14 +196,14 @@ func TestPlan(t *testing.T) {
 		{
 			name:    "failed update is retried",
 			desired: []*Desired{testEnv("a", func(e *envs.Environment) { e.Spec.Installation.Version = "10.6.0" })},
-			actual:  []Installation{testInst("a", "i1", StateUpdateFailed)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateUpdateFailed)},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionUpdate},
 		},
 		{
 			name:    "failed creation stalls",
 			desired: []*Desired{testEnv("a")},
-			actual:  []Installation{testInst("a", "i1", StateCreationFail)},
+			actual:  []platform.Installation{testInst("a", "i1", provisioner.StateCreationFailed)},
 			status:  []*Status{statusWith("a", "i1")},
 			want:    map[string]Action{"a": ActionNone},
 			check: func(t *testing.T, p *Plan) {
@@ -213,7 +215,7 @@ func TestPlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := planInput{commit: "c1", desired: map[string]*Desired{}, actual: map[string][]Installation{}, status: map[string]*Status{}, guard: tt.guard}
+			in := planInput{commit: "c1", desired: map[string]*Desired{}, actual: map[string][]platform.Installation{}, status: map[string]*Status{}, guard: tt.guard}
 			for _, d := range tt.desired {
 				in.desired[d.Name] = d
 			}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/reconciler/platform"
 )
 
 // Config configures a Reconciler. Zero values take the documented defaults.
@@ -115,7 +116,7 @@ type backoffState struct {
 }
 
 // New returns a Reconciler over the envs repository and the platform.
-func New(repo Repository, platform Platform, cfg Config) (*Reconciler, error) {
+func New(repo Repository, p platform.Platform, cfg Config) (*Reconciler, error) {
 	cfg.setDefaults()
 	if err := cfg.Owner.validate(); err != nil {
 		return nil, err
@@ -124,7 +125,7 @@ func New(repo Repository, platform Platform, cfg Config) (*Reconciler, error) {
 		cfg:  cfg,
 		repo: repo,
 		ext: &external{
-			platform: platform,
+			platform: p,
 			owner:    cfg.Owner,
 			limiter:  rate.NewLimiter(rate.Limit(cfg.RequestRate), cfg.RequestBurst),
 			metrics:  cfg.Metrics,
@@ -340,7 +341,7 @@ func (r *Reconciler) loadStatus(ctx context.Context) error {
 // outcome is the result of applying one item.
 type outcome struct {
 	action Action
-	inst   *Installation
+	inst   *platform.Installation
 	err    error
 	// generation is the generation a create used.
 	generation int

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/reconciler/platform"
 )
 
 // record works out the new status of every environment from the plan and
@@ -133,22 +134,21 @@ func (r *Reconciler) recordOne(ctx context.Context, commit string, it *Item, d *
 			st.Reconciler.Generation = g
 		}
 	}
-	prevState := ""
-	if st.Status.Installation != nil {
-		prevState = st.Status.Installation.State
-	}
+	prevPhase := r.phaseOf(st.Status.Installation)
 	if inst != nil {
 		st.Status.Installation = installationStatus(inst)
 	}
-	newState := prevState
+	newPhase := r.phaseOf(st.Status.Installation)
+	newState := ""
 	if st.Status.Installation != nil {
 		newState = st.Status.Installation.State
 	}
-	if newState == StateHibernating {
+	switch newPhase {
+	case platform.PhaseHibernated:
 		if st.Status.HibernatedAt == nil {
 			st.Status.HibernatedAt = &metav1.Time{Time: now}
 		}
-	} else if classify(newState) == classStable {
+	case platform.PhaseStable:
 		st.Status.HibernatedAt = nil
 	}
 
@@ -181,12 +181,12 @@ func (r *Reconciler) recordOne(ctx context.Context, commit string, it *Item, d *
 		if !wasStalled {
 			notes = append(notes, transitionNote{TransitionFailed, envs.ReasonInstallationFailed, it.Stalled})
 		}
-	case classify(newState) == classStable && !it.Action.mutates():
+	case newPhase == platform.PhaseStable && !it.Action.mutates():
 		st.Status.LastError = ""
 		conditions.Delete(setter, meta.ReconcilingCondition)
 		conditions.Delete(setter, meta.StalledCondition)
 		conditions.MarkTrue(setter, meta.ReadyCondition, envs.ReasonAvailable, "installation is stable")
-	case classify(newState) == classHibernated && !it.Action.mutates():
+	case newPhase == platform.PhaseHibernated && !it.Action.mutates():
 		st.Status.LastError = ""
 		conditions.Delete(setter, meta.ReconcilingCondition)
 		conditions.Delete(setter, meta.StalledCondition)
@@ -202,21 +202,21 @@ func (r *Reconciler) recordOne(ctx context.Context, commit string, it *Item, d *
 	}
 	st.apply(setter)
 
-	if prevState != newState && !(prev == nil && it.Action == ActionAdopt) {
+	if prevPhase != newPhase && !(prev == nil && it.Action == ActionAdopt) {
 		url := ""
 		if st.Status.Installation != nil {
 			url = st.Status.Installation.URL
 		}
 		switch {
-		case newState == StateStable && (prevState == StateHibernating || prevState == "wake-up-requested"):
+		case newPhase == platform.PhaseStable && (prevPhase == platform.PhaseHibernated || prevPhase == platform.PhaseWakingUp):
 			notes = append(notes, transitionNote{TransitionWokeUp, envs.ReasonAvailable, "woke up: " + url})
-		case newState == StateStable && (prevState == "update-requested" || prevState == "update-in-progress"):
+		case newPhase == platform.PhaseStable && prevPhase == platform.PhaseUpdating:
 			notes = append(notes, transitionNote{TransitionUpdated, envs.ReasonAvailable, "update done: " + url})
-		case newState == StateStable:
+		case newPhase == platform.PhaseStable:
 			notes = append(notes, transitionNote{TransitionReady, envs.ReasonAvailable, "ready: " + url})
-		case newState == StateHibernating:
+		case newPhase == platform.PhaseHibernated:
 			notes = append(notes, transitionNote{TransitionHibernated, envs.ReasonHibernated, "hibernated"})
-		case classify(newState) == classFailed && it.Stalled == "":
+		case newPhase.Failed() && it.Stalled == "":
 			notes = append(notes, transitionNote{TransitionFailed, envs.ReasonInstallationFailed, "installation is " + newState})
 		}
 	}
@@ -240,11 +240,11 @@ func (s *Status) touch(t time.Time) {
 	}
 }
 
-func installationStatus(inst *Installation) *envs.InstallationStatus {
+func installationStatus(inst *platform.Installation) *envs.InstallationStatus {
 	if inst == nil {
 		return nil
 	}
-	return &envs.InstallationStatus{ID: inst.ID, Name: inst.Name, URL: inst.URL, State: inst.State, Version: inst.Version}
+	return &envs.InstallationStatus{ID: inst.ID, Name: inst.Name, URL: inst.URL, State: inst.State, Phase: string(inst.Phase), Version: inst.Version}
 }
 
 // withStatus is the environment a transition carries: the spec with the
@@ -267,4 +267,17 @@ func readyReason(st *Status) string {
 		}
 	}
 	return "Unknown"
+}
+
+// phaseOf is the phase of a recorded installation: as recorded, or, for a
+// status written before phases were recorded, the platform's classification
+// of its state (so an upgrade does not read every environment as changed).
+func (r *Reconciler) phaseOf(s *envs.InstallationStatus) platform.Phase {
+	switch {
+	case s == nil || s.State == "":
+		return ""
+	case s.Phase != "":
+		return platform.Phase(s.Phase)
+	}
+	return r.ext.platform.Classify(s.State)
 }

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/envwick/envwick/envs"
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 // crashingPlatform cancels the pass (a crash) right after its n-th call
 // has reached the provisioner, before the answer is used.
 type crashingPlatform struct {
-	Platform
+	platform.Platform
 	cancel context.CancelFunc
 	calls  atomic.Int64
 	at     int64
@@ -30,7 +31,7 @@ func (c *crashingPlatform) after(err error) error {
 	return err
 }
 
-func (c *crashingPlatform) CreateInstallation(ctx context.Context, r InstallationRequest) (*Installation, error) {
+func (c *crashingPlatform) CreateInstallation(ctx context.Context, r platform.InstallationRequest) (*platform.Installation, error) {
 	in, err := c.Platform.CreateInstallation(ctx, r)
 	if err = c.after(err); err != nil {
 		return nil, err
@@ -38,7 +39,7 @@ func (c *crashingPlatform) CreateInstallation(ctx context.Context, r Installatio
 	return in, nil
 }
 
-func (c *crashingPlatform) ListInstallations(ctx context.Context, f ListFilter, fn func([]Installation) error) error {
+func (c *crashingPlatform) ListInstallations(ctx context.Context, f platform.ListFilter, fn func([]platform.Installation) error) error {
 	return c.after(c.Platform.ListInstallations(ctx, f, fn))
 }
 

@@ -11,8 +11,8 @@ import (
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/envs/store/gittest"
 	"github.com/envwick/envwick/reconciler"
-	"github.com/envwick/envwick/reconciler/provisioner"
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 // loop is the whole system for an end-to-end test.
@@ -48,7 +48,7 @@ func newLoop(t *testing.T, faults provisionersim.Faults) *loop {
 	}
 	r := newRig(t, rigOptions{repo: repo})
 	rec, err := reconciler.New(&reconciler.StoreRepository{Repo: repo.Repo},
-		&reconciler.ProvisionerPlatform{Client: client, Domain: "envwick.test"},
+		&provisioner.Platform{Client: client, Domain: "envwick.test"},
 		reconciler.Config{Owner: reconciler.Owner{OwnerID: e2eOwner}, Notifier: r.bot, Logger: testLogger(),
 			BackoffBase: time.Nanosecond, BackoffMax: time.Nanosecond})
 	if err != nil {

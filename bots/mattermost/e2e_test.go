@@ -23,36 +23,37 @@ import (
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/reconciler"
-	"github.com/envwick/envwick/reconciler/provisioner"
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 // siteURLPlatform points every installation's URL at one Mattermost server,
 // so the ready message's accounts are created on a real server.
 type siteURLPlatform struct {
-	reconciler.Platform
+	platform.Platform
 	url string
 }
 
-func (p siteURLPlatform) fix(in *reconciler.Installation, err error) (*reconciler.Installation, error) {
+func (p siteURLPlatform) fix(in *platform.Installation, err error) (*platform.Installation, error) {
 	if in != nil {
 		in.URL = p.url
 	}
 	return in, err
 }
 
-func (p siteURLPlatform) ListInstallations(ctx context.Context, f reconciler.ListFilter, fn func([]reconciler.Installation) error) error {
-	return p.Platform.ListInstallations(ctx, f, func(page []reconciler.Installation) error {
+func (p siteURLPlatform) ListInstallations(ctx context.Context, f platform.ListFilter, fn func([]platform.Installation) error) error {
+	return p.Platform.ListInstallations(ctx, f, func(page []platform.Installation) error {
 		for i := range page {
 			page[i].URL = p.url
 		}
 		return fn(page)
 	})
 }
-func (p siteURLPlatform) GetInstallation(ctx context.Context, id string) (*reconciler.Installation, error) {
+func (p siteURLPlatform) GetInstallation(ctx context.Context, id string) (*platform.Installation, error) {
 	return p.fix(p.Platform.GetInstallation(ctx, id))
 }
-func (p siteURLPlatform) CreateInstallation(ctx context.Context, r reconciler.InstallationRequest) (*reconciler.Installation, error) {
+func (p siteURLPlatform) CreateInstallation(ctx context.Context, r platform.InstallationRequest) (*platform.Installation, error) {
 	return p.fix(p.Platform.CreateInstallation(ctx, r))
 }
 
@@ -170,7 +171,7 @@ func TestChatBotEndToEnd(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	rec, err = reconciler.New(&reconciler.StoreRepository{Repo: repo},
-		siteURLPlatform{Platform: &reconciler.ProvisionerPlatform{Client: client, Domain: "envwick.test"}, url: mmURL},
+		siteURLPlatform{Platform: &provisioner.Platform{Client: client, Domain: "envwick.test"}, url: mmURL},
 		reconciler.Config{Owner: reconciler.Owner{OwnerID: "envwick-e2e-" + sfx}, Notifier: b, Activity: activity, Logger: log})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 	"github.com/envwick/envwick/envs/examples"
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/reconciler"
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 func newDevCmd() *cobra.Command {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/envwick/envwick/reconciler"
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 // run runs the envwick command line and returns its output and exit code.

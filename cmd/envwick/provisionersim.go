@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 // newProvisionerSimCmd runs the embedded provisioner simulator on its own,

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 func TestProvisionerSimCommand(t *testing.T) {

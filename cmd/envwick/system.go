@@ -22,7 +22,7 @@ import (
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/reconciler"
 	"github.com/envwick/envwick/reconciler/metrics"
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform"
 )
 
 // systemConfig is everything the long-lived parts are built from. Every
@@ -39,6 +39,8 @@ type systemConfig struct {
 	// their ENVWICK_* variable or from the file a *File field names.
 	RepoTokenFile string
 
+	// Platform names the provider (platformProviders).
+	Platform              string
 	ProvisionerURL        string
 	ProvisionerAPIKeyFile string
 	Domain                string
@@ -175,6 +177,7 @@ func (c *systemConfig) addFlags(fs *pflag.FlagSet) {
 	s(&c.Branch, "branch", store.DefaultBranch, "branch people edit")
 	s(&c.SSHKeyFile, "ssh-key-file", "", "private key for ssh:// repository URLs")
 	s(&c.RepoTokenFile, "repo-token-file", "", "file holding the HTTP(S) token for the envs repository (or set ENVWICK_REPO_TOKEN)")
+	s(&c.Platform, "platform", "provisioner", "platform provider: "+platformNames())
 	s(&c.ProvisionerURL, "provisioner-url", "", "provisioner API URL; default: the simulator of a running 'envwick dev'")
 	s(&c.ProvisionerAPIKeyFile, "provisioner-api-key-file", "", "file holding the provisioner API key (or set ENVWICK_PROVISIONER_API_KEY)")
 	s(&c.Domain, "domain", "envwick.test", "domain installation DNS names are made under")
@@ -269,12 +272,13 @@ func devProvisionerFile(dataDir string) string { return filepath.Join(dataDir, "
 // build one, and serve/dev run it; the bots plug in here (Notifiers,
 // Activity, Mux).
 type System struct {
-	Config      *systemConfig
-	Logger      *slog.Logger
-	Repo        *store.Repo
-	Provisioner *provisioner.Client
-	Reconciler  *reconciler.Reconciler
-	Runner      *reconciler.Runner
+	Config *systemConfig
+	Logger *slog.Logger
+	Repo   *store.Repo
+	// Platform is the provider --platform chose.
+	Platform   platform.Platform
+	Reconciler *reconciler.Reconciler
+	Runner     *reconciler.Runner
 	// Activity is what the bots report activity to.
 	Activity *reconciler.Activity
 	// Notifiers receive every transition; bots append theirs before Run.
@@ -284,17 +288,25 @@ type System struct {
 	// Mux serves /metrics, /healthz, /readyz and the webhooks; bots add
 	// their handlers.
 	Mux *http.ServeMux
+	// closers release what buildSystem opened.
+	closers []func() error
 }
 
-// buildSystem opens the envs repository and the provisioner client and
-// builds the reconciler. cloneName names the local clone in the data dir,
-// so commands running side by side do not share one.
-func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneName string) (*System, error) {
+// buildSystem opens the envs repository and the platform and builds the
+// reconciler. cloneName names the local clone in the data dir, so commands
+// running side by side do not share one. Whatever it opened is released
+// in one place when a later step fails; on success System.Close does it.
+func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneName string) (sys *System, err error) {
 	log, err := c.logger(logOut)
 	if err != nil {
 		return nil, err
 	}
 	s := &System{Config: c, Logger: log, Activity: reconciler.NewActivity(), Registry: prometheus.NewRegistry(), Mux: http.NewServeMux()}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Metrics = metrics.New(s.Registry)
 	fan := reconciler.FanOut{reconciler.LogNotifier{Logger: log}}
@@ -325,33 +337,21 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 		return nil, fmt.Errorf("opening the envs repository: %w", err)
 	}
 	s.Repo = repo
+	s.closers = append(s.closers, repo.Close)
 
-	provURL := c.ProvisionerURL
-	if provURL == "" {
-		b, err := os.ReadFile(devProvisionerFile(c.DataDir))
-		if err != nil {
-			repo.Close()
-			return nil, errors.New("no provisioner: set --provisioner-url (ENVWICK_PROVISIONER_URL), or start 'envwick dev' first")
-		}
-		provURL = strings.TrimSpace(string(b))
-	}
-	apiKey, err := secret("ENVWICK_PROVISIONER_API_KEY", c.ProvisionerAPIKeyFile)
+	p, closePlatform, err := openPlatform(ctx, c, s)
 	if err != nil {
-		repo.Close()
 		return nil, err
 	}
-	client, err := provisioner.New(provisioner.Options{URL: provURL, APIKey: apiKey, Observer: s.Metrics, Logger: log.With("component", "provisioner")})
-	if err != nil {
-		repo.Close()
-		return nil, err
+	s.Platform = p
+	if closePlatform != nil {
+		s.closers = append(s.closers, closePlatform)
 	}
-	s.Provisioner = client
 
 	defaults := envs.DefaultDefaults()
 	defaults.HibernateAfterIdle = envs.Duration{Duration: c.HibernateAfterIdle}
 	defaults.DeleteAfterHibernated = envs.Duration{Duration: c.DeleteAfterHibernated}
-	r, err := reconciler.New(&reconciler.StoreRepository{Repo: repo},
-		&reconciler.ProvisionerPlatform{Client: client, Domain: c.Domain, PageSize: c.PageSize},
+	s.Reconciler, err = reconciler.New(&reconciler.StoreRepository{Repo: repo}, p,
 		reconciler.Config{
 			Owner:        reconciler.Owner{OwnerID: c.OwnerID, GroupID: c.GroupID},
 			Defaults:     defaults,
@@ -365,15 +365,20 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 			Metrics:      s.Metrics,
 		})
 	if err != nil {
-		repo.Close()
 		return nil, err
 	}
-	s.Reconciler = r
 	return s, nil
 }
 
-// Close releases the repository.
-func (s *System) Close() error { return s.Repo.Close() }
+// Close releases what buildSystem opened, last opened first.
+func (s *System) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
 
 // Run serves HTTP on ln's address and runs the reconciler until ctx ends.
 func (s *System) Run(ctx context.Context, addr string) (string, func() error, error) {
@@ -392,7 +397,9 @@ func (s *System) Run(ctx context.Context, addr string) (string, func() error, er
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	s.Mux.Handle("/webhooks/provisioner", &reconciler.ProvisionerWebhook{Trigger: s.Runner, Logger: s.Logger})
+	if wp, ok := s.Platform.(webhookPlatform); ok {
+		s.Mux.Handle("/webhooks/provisioner", wp.WebhookHandler(s.Runner, s.Logger))
+	}
 	hookSecret, err := secret("ENVWICK_WEBHOOK_SECRET", s.Config.WebhookSecretFile)
 	if err != nil {
 		return "", nil, err
@@ -416,23 +423,15 @@ func (s *System) Run(ctx context.Context, addr string) (string, func() error, er
 	return url, wait, nil
 }
 
-// registerProvisionerWebhook points the provisioner's state-change
-// webhooks at this envwick, replacing earlier registrations of the owner.
+// registerProvisionerWebhook points the platform's state-change webhooks
+// at this envwick, replacing earlier registrations of the owner. A platform
+// without webhooks is followed by periodic passes alone.
 func (s *System) registerProvisionerWebhook(ctx context.Context, publicURL string) error {
-	target := strings.TrimSuffix(publicURL, "/") + "/webhooks/provisioner"
-	hooks, err := s.Provisioner.ListWebhooks(ctx, s.Config.OwnerID, false)
-	if err != nil {
-		return err
+	r, ok := s.Platform.(webhookPlatform)
+	if !ok {
+		return nil
 	}
-	for _, h := range hooks {
-		if strings.HasSuffix(h.URL, "/webhooks/provisioner") {
-			if err := s.Provisioner.DeleteWebhook(ctx, h.ID); err != nil {
-				return err
-			}
-		}
-	}
-	_, err = s.Provisioner.CreateWebhook(ctx, provisioner.CreateWebhookRequest{OwnerID: s.Config.OwnerID, URL: target})
-	return err
+	return r.RegisterWebhook(ctx, s.Config.OwnerID, strings.TrimSuffix(publicURL, "/")+"/webhooks/provisioner")
 }
 
 // runSystem builds the system, serves and runs it until ctx ends. started

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/envwick/envwick/reconciler"
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 // Metrics implements reconciler.Metrics and provisioner.Observer with

@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
-	"github.com/envwick/envwick/reconciler/provisioner/contract"
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner/contract"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 // TestSimulator holds the simulator to the contract, set up like the real

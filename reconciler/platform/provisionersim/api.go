@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 // The handlers below answer as the provisioner v0.92 does: the same routes,

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 // adminRoutes are the simulator's own controls, under /_sim (never

@@ -2,7 +2,7 @@
 // API (v0.92): installations, their state transitions, annotations, cluster
 // installation exec, status counts and webhooks. It speaks the provisioner's
 // own wire format with its own small types, and serves both the real
-// provisioner and the embedded simulator (reconciler/provisionersim).
+// provisioner and the embedded simulator (reconciler/platform/provisionersim).
 //
 // Every call takes a context. Calls that are safe to repeat (GET, PUT,
 // DELETE and the lock toggles) are retried on 5xx, 429 and transport errors

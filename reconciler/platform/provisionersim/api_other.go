@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 func (s *Sim) listClusterInstallations(w http.ResponseWriter, r *http.Request) {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 // startSim runs a simulator on loopback and returns it with a client.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
-	"github.com/envwick/envwick/reconciler/provisioner/contract"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner/contract"
 )
 
 // TestRealProvisioner holds the real Mattermost Cloud provisioner (v0.92,

@@ -1,4 +1,10 @@
-package reconciler
+// Package platform is the seam between the reconciler and the SaaS platform
+// it drives: the interface a provider implements, the small vocabulary the
+// plan and the pass speak (installations, requests, patches) and envwick's
+// own phases, so the reconciler never reads a platform's raw state strings.
+// Each provider lives in a folder of its own beside this one (provisioner,
+// provisionersim); fake is an in-memory one for tests of the reconciler.
+package platform
 
 import (
 	"context"
@@ -6,9 +12,8 @@ import (
 	"time"
 )
 
-// Platform is what the reconciler needs from the provisioner. It is defined
-// here, where it is consumed, so the plan and the pass speak one small
-// vocabulary; NewProvisionerPlatform adapts the REST client to it.
+// Platform is what the reconciler needs from a platform. A provider
+// implements it; the reconciler depends on nothing else of the provider.
 type Platform interface {
 	// ListInstallations calls fn with each page of installations matching f.
 	ListInstallations(ctx context.Context, f ListFilter, fn func(page []Installation) error) error
@@ -22,6 +27,11 @@ type Platform interface {
 	HibernateInstallation(ctx context.Context, id string) (*Installation, error)
 	WakeUpInstallation(ctx context.Context, id string) (*Installation, error)
 	DeleteInstallation(ctx context.Context, id string) error
+	// Classify maps one of the platform's installation states to envwick's
+	// phase: what the reconciler may do next. Every Installation a provider
+	// returns carries the phase of its state already; Classify is for states
+	// recorded earlier (the status branch keeps the raw state too).
+	Classify(state string) Phase
 }
 
 // Errors a Platform reports, wrapped with the server's message.
@@ -40,13 +50,16 @@ type ListFilter struct {
 	IncludeDeleted bool
 }
 
-// Installation is the reconciler's view of a provisioner installation.
+// Installation is the reconciler's view of a platform installation.
 type Installation struct {
-	ID          string            `json:"id,omitempty"`
-	Name        string            `json:"name,omitempty"`
-	OwnerID     string            `json:"ownerID,omitempty"`
-	GroupID     string            `json:"groupID,omitempty"`
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	OwnerID string `json:"ownerID,omitempty"`
+	GroupID string `json:"groupID,omitempty"`
+	// State is the platform's own state, for people; Phase is what it
+	// means to envwick.
 	State       string            `json:"state,omitempty"`
+	Phase       Phase             `json:"phase,omitempty"`
 	Version     string            `json:"version,omitempty"`
 	Image       string            `json:"image,omitempty"`
 	Size        string            `json:"size,omitempty"`
@@ -96,41 +109,44 @@ func (p InstallationPatch) Empty() bool {
 	return p.Version == nil && p.Image == nil && p.Size == nil && p.License == nil && p.Env == nil
 }
 
-// Provisioner installation states the reconciler distinguishes.
-const (
-	StateStable        = "stable"
-	StateHibernating   = "hibernating" // the provisioner's resting hibernated state
-	StateDeleted       = "deleted"
-	StateCreationFail  = "creation-failed"
-	StateUpdateFailed  = "update-failed"
-	StateDeletionFail  = "deletion-failed"
-	StateCreationNoFit = "creation-no-compatible-clusters"
-)
-
-// stateClass groups provisioner states by what the reconciler may do next.
-type stateClass int
+// Phase is envwick's classification of an installation state: what the
+// reconciler may do next, independent of the platform's vocabulary.
+type Phase string
 
 const (
-	classBusy       stateClass = iota // a change is in progress: wait
-	classStable                       // running and idle
-	classHibernated                   // hibernated and idle
-	classFailed                       // stuck: needs attention or a retry
-	classDeleting                     // on its way out (or gone)
+	// PhaseCreating: the installation is being created.
+	PhaseCreating Phase = "Creating"
+	// PhaseUpdating: a change (version, size, env) is being rolled out.
+	PhaseUpdating Phase = "Updating"
+	// PhaseHibernating: on its way to hibernation.
+	PhaseHibernating Phase = "Hibernating"
+	// PhaseWakingUp: on its way back from hibernation.
+	PhaseWakingUp Phase = "WakingUp"
+	// PhaseWorking: other platform work in progress (a migration, a restore).
+	PhaseWorking Phase = "Working"
+	// PhaseStable: running and idle.
+	PhaseStable Phase = "Stable"
+	// PhaseHibernated: hibernated and idle.
+	PhaseHibernated Phase = "Hibernated"
+	// PhaseUpdateFailed: the last update failed; the installation still
+	// runs and another update may be tried.
+	PhaseUpdateFailed Phase = "UpdateFailed"
+	// PhaseFailed: stuck; needs attention.
+	PhaseFailed Phase = "Failed"
+	// PhaseDeleting: on its way out, or gone.
+	PhaseDeleting Phase = "Deleting"
 )
 
-func classify(state string) stateClass {
-	switch state {
-	case StateStable:
-		return classStable
-	case StateHibernating:
-		return classHibernated
-	case StateCreationFail, StateUpdateFailed, StateDeletionFail, StateCreationNoFit,
-		"db-restoration-failed", "db-migration-failed":
-		return classFailed
-	case StateDeleted, "deletion-pending-requested", "deletion-pending-in-progress", "deletion-pending",
-		"deletion-requested", "deletion-in-progress", "deletion-final-cleanup":
-		return classDeleting
-	default:
-		return classBusy
+// Busy reports whether the platform is working on the installation, so the
+// reconciler waits. A phase it does not know counts as busy: waiting is
+// the safe answer to a state that may be new.
+func (p Phase) Busy() bool {
+	switch p {
+	case PhaseStable, PhaseHibernated, PhaseUpdateFailed, PhaseFailed, PhaseDeleting:
+		return false
 	}
+	return true
 }
+
+// Failed reports whether the installation is in a failed phase.
+func (p Phase) Failed() bool { return p == PhaseFailed || p == PhaseUpdateFailed }

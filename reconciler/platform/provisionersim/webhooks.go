@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 // webhookDispatcher delivers state-change payloads fire-and-forget, as the

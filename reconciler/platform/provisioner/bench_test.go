@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
-	"github.com/envwick/envwick/reconciler/provisionersim"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 // BenchmarkListAll10000 lists 10,000 installations from the simulator over

@@ -2,8 +2,11 @@ package provisioner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -148,4 +151,40 @@ func (c *Client) ExecInstallation(ctx context.Context, installationID, command s
 		}
 	}
 	return nil, fmt.Errorf("running %s in installation %s: %w", command, installationID, ErrNoClusterInstallation)
+}
+
+// WebhookReceiver receives the provisioner's state-change webhooks
+// (registered with the provisioner by RegisterWebhook). An
+// installation's state change asks for a pass at once, so status follows
+// the platform without waiting for the next periodic pass.
+type WebhookReceiver struct {
+	Trigger interface{ Trigger(reason string) }
+	Logger  *slog.Logger
+}
+
+func (h *WebhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "reading payload", http.StatusBadRequest)
+		return
+	}
+	var ev WebhookPayload
+	if err := json.Unmarshal(body, &ev); err != nil {
+		http.Error(w, "invalid payload", http.StatusBadRequest)
+		return
+	}
+	if ev.Type == TypeInstallation {
+		h.Trigger.Trigger("installation " + ev.ID + " " + ev.OldState + " -> " + ev.NewState)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// WebhookHandler is the receiver of the state-change webhooks that
+// RegisterWebhook points at envwick, asking trigger for a pass on each.
+func (p *Platform) WebhookHandler(trigger interface{ Trigger(reason string) }, log *slog.Logger) http.Handler {
+	return &WebhookReceiver{Trigger: trigger, Logger: log}
 }

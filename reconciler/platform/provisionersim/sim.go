@@ -8,7 +8,7 @@
 //
 // It is envwick's default platform (envwick dev, envwick provisioner-sim)
 // and the target of the reconciler's tests and benchmarks. The contract
-// suite in reconciler/provisioner/contract holds it to the real server.
+// suite in reconciler/platform/provisioner/contract holds it to the real server.
 package provisionersim
 
 import (
@@ -21,7 +21,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 // Options configure a simulator. The zero value is a working in-memory

@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envwick/envwick/reconciler/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
 // Target is the provisioner under test.
