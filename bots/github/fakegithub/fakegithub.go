@@ -2,15 +2,16 @@
 // envwick GitHub bot uses, served over HTTP on loopback so that go-github
 // talks to it exactly as to api.github.com: issue comments (list, create,
 // edit), commit statuses (create, list), check runs (create, update, list),
-// pull requests (get), issue labels (list), collaborator permission, and app
-// installation tokens. Every response carries rate-limit headers, and rate
-// limiting (primary, secondary, 429) can be injected.
+// pull requests (get, list with ETag and 304, create, commits), issue labels
+// (list, add, remove), milestones (get), collaborator permission, Actions
+// workflows (dispatch, runs, cancel; see actions.go), and app installation
+// tokens. Every response carries rate-limit headers, and rate limiting
+// (primary, secondary, 429) can be injected.
 package fakegithub
 
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path"
@@ -40,6 +41,8 @@ type Request struct {
 	Method string
 	Path   string
 	Auth   string
+	// Status is the HTTP status the fake answered.
+	Status int
 }
 
 // Server is the fake. Create it with New; it stops with the test.
@@ -58,9 +61,14 @@ type Server struct {
 	retryAfter   time.Duration
 	requests     []Request
 	remaining    int
-	installs     map[string]int64            // "owner/repo" -> installation ID
-	files        map[string][]*gh.CommitFile // "owner/repo#n" -> changed files
-	contents     map[string]string           // "owner/repo@ref:path" -> content
+	installs     map[string]int64                  // "owner/repo" -> installation ID
+	files        map[string][]*gh.CommitFile       // "owner/repo#n" -> changed files
+	contents     map[string]string                 // "owner/repo@ref:path" -> content
+	commits      map[string][]*gh.RepositoryCommit // "owner/repo#n" -> the pull request's commits
+	workflows    map[string]string                 // "owner/repo/file" -> run-name
+	runs         map[string][]*gh.WorkflowRun      // "owner/repo" -> runs, oldest first
+	runFile      map[int64]string                  // run ID -> workflow file
+	dispatches   []Dispatch
 }
 
 // New starts a fake on 127.0.0.1 on a free port.
@@ -77,6 +85,10 @@ func New() *Server {
 		installs:     map[string]int64{},
 		files:        map[string][]*gh.CommitFile{},
 		contents:     map[string]string{},
+		commits:      map[string][]*gh.RepositoryCommit{},
+		workflows:    map[string]string{},
+		runs:         map[string][]*gh.WorkflowRun{},
+		runFile:      map[int64]string{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", s.listComments)
@@ -94,6 +106,8 @@ func New() *Server {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.repoInstallation)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/files", s.listFiles)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.getContents)
+	s.pullRoutes(mux)
+	s.actionRoutes(mux)
 	s.Server = httptest.NewServer(s.limited(mux))
 	return s
 }
@@ -183,8 +197,16 @@ func (s *Server) Requests() []Request {
 
 func (s *Server) limited(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		w = rec
 		s.mu.Lock()
 		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization")})
+		at := len(s.requests) - 1
+		defer func() {
+			s.mu.Lock()
+			s.requests[at].Status = rec.code
+			s.mu.Unlock()
+		}()
 		var limit *Limit
 		if len(s.limits) > 0 {
 			l := s.limits[0]
@@ -228,6 +250,17 @@ func (s *Server) limited(next http.Handler) http.Handler {
 	})
 }
 
+// statusRecorder keeps the status a handler answered, for Requests.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest"})
 }
@@ -265,25 +298,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	all := s.Comments(repoOf(r), int(n))
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
-	if per <= 0 || per > 100 {
-		per = 30
-	}
-	if page <= 0 {
-		page = 1
-	}
-	from := min((page-1)*per, len(all))
-	to := min(from+per, len(all))
-	if to < len(all) {
-		next := *r.URL
-		q := next.Query()
-		q.Set("page", strconv.Itoa(page+1))
-		q.Set("per_page", strconv.Itoa(per))
-		next.RawQuery = q.Encode()
-		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.URL, next.String()))
-	}
-	writeJSON(w, http.StatusOK, all[from:to])
+	writeJSON(w, http.StatusOK, pageOf(s, w, r, all))
 }
 
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
@@ -306,6 +321,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 	repo := repoOf(r)
 	s.comments[repo] = append(s.comments[repo], c)
 	s.commentIssue[c.GetID()] = int(n)
+	s.touch(repo, int(n))
 	out := *c
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, out)
