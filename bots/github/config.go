@@ -105,6 +105,12 @@ type Config struct {
 	CredentialsHelp string
 }
 
+// E2ELabelPrefix starts the source label of the environments the pull
+// request automation makes for end-to-end runs ("e2e/SUITE"). They report
+// through their own commit status, so the test-server comment and status
+// leave them alone.
+const E2ELabelPrefix = "e2e/"
+
 // DefaultMaxPayload is GitHub's own cap on webhook payloads.
 const DefaultMaxPayload = 25 << 20
 

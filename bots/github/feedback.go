@@ -321,7 +321,9 @@ func (b *Bot) Notify(ctx context.Context, t reconciler.Transition) {
 	}
 	b.fb.envsCommit(t)
 	ref, known := b.prs.get(t.Name)
-	if src := t.Source().PullRequest; src != nil {
+	if src := t.Source().PullRequest; src != nil && strings.HasPrefix(src.Label, E2ELabelPrefix) {
+		return
+	} else if src != nil {
 		ref, known = prRef{Name: t.Name, Repo: src.Repository, Number: src.Number, HeadSHA: src.HeadSHA}, true
 		if err := b.prs.put(ref); err != nil {
 			b.log.Warn("pull request index not saved", "environment", t.Name, "error", err)
