@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -198,7 +199,9 @@ func (a *api) RemoveLabel(ctx context.Context, repo string, number int, label st
 	if err != nil {
 		return err
 	}
-	resp, err := cl.Issues.RemoveLabelForIssue(ctx, owner, name, number, label)
+	// go-github puts the label into the path as it is; a slash in it
+	// ("lifecycle/stale") would end up a path separator.
+	resp, err := cl.Issues.RemoveLabelForIssue(ctx, owner, name, number, url.PathEscape(label))
 	if err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
 		return fmt.Errorf("removing label %q from %s#%d: %w", label, repo, number, err)
 	}

@@ -143,6 +143,11 @@ func newDelivery() string { return fmt.Sprintf("72d3162e-cc78-11e3-81ab-%012d", 
 // send posts a signed event under a new delivery and waits until handled.
 func (r *rig) send(event string, p payload) string {
 	r.t.Helper()
+	if event == "issue_comment" {
+		// GitHub has the comment before it sends the event.
+		c := p.obj("comment")
+		c["id"] = r.gh.AddComment(testRepo, int(p.obj("issue")["number"].(int)), c["user"].(map[string]any)["login"].(string), c["body"].(string))
+	}
 	d := newDelivery()
 	r.sendAs(event, d, p)
 	return d
@@ -185,11 +190,13 @@ func (r *rig) wait() {
 	}
 }
 
-// comments returns the bodies of the comments on a pull request.
+// comments returns the bodies of the bot's comments on a pull request.
 func (r *rig) comments(number int) []string {
 	var out []string
 	for _, c := range r.gh.Comments(testRepo, number) {
-		out = append(out, c.GetBody())
+		if c.GetUser().GetType() == "Bot" {
+			out = append(out, c.GetBody())
+		}
 	}
 	return out
 }
@@ -299,4 +306,15 @@ func contains(list []string, want string) bool {
 		}
 	}
 	return false
+}
+
+// jsonRoundTrip turns a go-github value into the generic form payloads
+// use.
+func jsonRoundTrip(v any) (map[string]any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	return out, json.Unmarshal(data, &out)
 }

@@ -174,6 +174,20 @@ func (s *Server) Comments(repo string, number int) []*gh.IssueComment {
 	return out
 }
 
+// AddComment stores a comment by a person (login), as when someone
+// comments on GitHub; it returns the comment's ID.
+func (s *Server) AddComment(repo string, number int, login, body string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := gh.Timestamp{Time: time.Now().UTC()}
+	c := &gh.IssueComment{ID: gh.Int64(s.id()), Body: gh.String(body), CreatedAt: &now, UpdatedAt: &now,
+		User: &gh.User{Login: gh.String(login), Type: gh.String("User")}}
+	s.comments[repo] = append(s.comments[repo], c)
+	s.commentIssue[c.GetID()] = number
+	s.touch(repo, number)
+	return c.GetID()
+}
+
 // Statuses returns the statuses posted for a commit, oldest first.
 func (s *Server) Statuses(repo, sha string) []*gh.RepoStatus {
 	s.mu.Lock()
