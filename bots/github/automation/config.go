@@ -182,7 +182,7 @@ func (c Config) withDefaults() (Config, error) {
 		if err := r.check(); err != nil {
 			return c, fmt.Errorf("pull request automation: %s: %w", name, err)
 		}
-		repos[strings.ToLower(name)] = r
+		repos[name] = r
 	}
 	c.Repositories = repos
 	return c, nil
@@ -268,6 +268,13 @@ func suiteNames(s map[string]Suite) []string {
 // repo returns a repository's configuration; ok is false for repositories
 // not served.
 func (c Config) repo(name string) (Repository, bool) {
-	r, ok := c.Repositories[strings.ToLower(name)]
-	return r, ok
+	if r, ok := c.Repositories[name]; ok {
+		return r, true
+	}
+	for n, r := range c.Repositories {
+		if strings.EqualFold(n, name) {
+			return r, true
+		}
+	}
+	return Repository{}, false
 }
