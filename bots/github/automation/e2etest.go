@@ -141,8 +141,8 @@ func (t *e2eTest) command(ctx context.Context, inv *invocation) error {
 	}
 	run := &e2eRun{Env: name, Repo: inv.repo, Number: inv.number, Suite: suite, SHA: head.GetSHA(), Workflow: cfg.Workflow, Ref: ref}
 	old := t.replace(run)
-	if old != nil && old.RunID != 0 {
-		if err := t.gh.CancelRun(ctx, old.Repo, old.RunID); err != nil {
+	if old != nil {
+		if err := t.cancelRun(ctx, old); err != nil {
 			return err
 		}
 	}
@@ -180,18 +180,8 @@ func (t *e2eTest) cancelCommand(ctx context.Context, inv *invocation) error {
 	if run == nil {
 		return replyTo(ctx, t.gh, inv, fmt.Sprintf("no end-to-end run of suite `%s` is in progress.", suite))
 	}
-	id := run.RunID
-	if id == 0 && !run.Started.IsZero() {
-		found, err := t.gh.FindRun(ctx, run.Repo, run.Workflow, name)
-		if err != nil {
-			return err
-		}
-		id = found.GetID()
-	}
-	if id != 0 {
-		if err := t.gh.CancelRun(ctx, run.Repo, id); err != nil {
-			return err
-		}
+	if err := t.cancelRun(ctx, run); err != nil {
+		return err
 	}
 	if err := t.remove(ctx, name, t.meta(inv.user, "", inv.delivery, inv.line)); err != nil {
 		return err
@@ -200,6 +190,26 @@ func (t *e2eTest) cancelCommand(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	return replyTo(ctx, t.gh, inv, fmt.Sprintf("cancelled the end-to-end run of suite `%s`; its environment `%s` is being deleted.", suite, name))
+}
+
+// cancelRun cancels a run's workflow run, if it was dispatched: by its ID,
+// or, before any workflow_run event told the ID, found by its display
+// title.
+func (t *e2eTest) cancelRun(ctx context.Context, run *e2eRun) error {
+	if run.Started.IsZero() {
+		return nil
+	}
+	id := run.RunID
+	if id == 0 {
+		found, err := t.gh.FindRun(ctx, run.Repo, run.Workflow, run.Env)
+		if err != nil {
+			return err
+		}
+		if id = found.GetID(); id == 0 {
+			return nil
+		}
+	}
+	return t.gh.CancelRun(ctx, run.Repo, id)
 }
 
 // environment is the environment a run needs.
@@ -284,10 +294,8 @@ func (t *e2eTest) abandon(ctx context.Context, name string, run *e2eRun, kind, r
 	if !ok || cur != run {
 		return nil
 	}
-	if run.RunID != 0 {
-		if err := t.gh.CancelRun(ctx, run.Repo, run.RunID); err != nil {
-			return err
-		}
+	if err := t.cancelRun(ctx, run); err != nil {
+		return err
 	}
 	t.forget(name)
 	if kind == string(reconciler.TransitionFailed) {
