@@ -34,6 +34,7 @@ type githubConfig struct {
 	EnvsRepo          string
 	TemplatesFile     string
 	CredentialsHelp   string
+	Automation        automationConfig
 }
 
 func (c *githubConfig) addFlags(fs *pflag.FlagSet) {
@@ -66,6 +67,7 @@ func (c *githubConfig) addFlags(fs *pflag.FlagSet) {
 	s(&c.EnvsRepo, "github-envs-repo", "", "the envs repository on GitHub (owner/name), for statuses on its commits")
 	s(&c.TemplatesFile, "github-templates-file", "", `JSON file mapping labels to templates, e.g. {"Setup Cloud Test Server": {"size": "miniSingleton"}}; default: the three seed labels`)
 	s(&c.CredentialsHelp, "github-credentials-help", "", "sentence telling people where to get test credentials (never the credentials)")
+	c.Automation.addFlags(fs)
 }
 
 // attach builds the GitHub bot and plugs it into the system: its webhook
@@ -122,16 +124,23 @@ func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) 
 	if err != nil {
 		return nil, err
 	}
+	committer := commit.New(sys.Repo, commit.Options{Ledger: ledger, Logger: log})
 	bot, err := githubbot.New(githubbot.Options{
 		Config:    cfg,
 		GitHub:    clients,
-		Committer: commit.New(sys.Repo, commit.Options{Ledger: ledger, Logger: log}),
+		Committer: committer,
 		DataDir:   dir,
 		Activity:  sys.Activity,
 		Status:    githubbot.ReconcilerStatus{R: sys.Reconciler},
 		Logger:    log,
 	})
 	if err != nil {
+		ledger.Close()
+		return nil, err
+	}
+	stopAutomation, err := c.Automation.attach(ctx, sys, bot, clients, committer, dir)
+	if err != nil {
+		bot.Close()
 		ledger.Close()
 		return nil, err
 	}
@@ -144,6 +153,9 @@ func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) 
 	return func() {
 		cancel()
 		<-done
+		if stopAutomation != nil {
+			stopAutomation()
+		}
 		bot.Close()
 		ledger.Close()
 	}, nil
