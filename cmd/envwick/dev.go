@@ -171,6 +171,7 @@ envwick dev is running.
                    branch %s is what people edit; status is on branch %s
   provisioner      %s  (the bundled simulator)
   envwick          %s  (/metrics /healthz /readyz /webhooks/provisioner)
+  dashboard        %s/  (every environment; 'envwick status' in a terminal)
 
 Try next, in another terminal:
   git clone %s /tmp/envs && cd /tmp/envs
@@ -182,5 +183,5 @@ Try next, in another terminal:
   curl -s %s/metrics | grep envwick_environments
 
 The reconciler runs every %s and at once on each state change. Ctrl-C stops.
-`, rel(d.repo), seeded, d.branch, reconciler.StatusBranch, d.sim, d.url, rel(d.repo), reconciler.StatusBranch, d.url, d.interval)
+`, rel(d.repo), seeded, d.branch, reconciler.StatusBranch, d.sim, d.url, d.url, rel(d.repo), reconciler.StatusBranch, d.url, d.interval)
 }

@@ -205,7 +205,9 @@ func (c *systemConfig) addServeFlags(fs *pflag.FlagSet, listen string) {
 	github.addFlags(fs)
 	chat := &chatConfig{}
 	chat.addFlags(fs)
-	c.Attach = append(c.Attach, github.attach, chat.attach)
+	dash := &dashboardConfig{}
+	dash.addFlags(fs)
+	c.Attach = append(c.Attach, github.attach, chat.attach, dash.attach)
 	fs.StringVar(&c.Listen, "listen", envString("listen", listen), "address for metrics, health and webhooks ["+envName("listen")+"]")
 	durationVar(fs, &c.Interval, "interval", envDuration("interval", time.Minute), "time between periodic passes ["+envName("interval")+"]")
 	fs.StringVar(&c.PublicURL, "public-url", envString("public-url", ""), "URL the provisioner reaches this envwick at, to register its webhook ["+envName("public-url")+"]")
