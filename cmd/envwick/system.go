@@ -314,29 +314,9 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 	fan := reconciler.FanOut{reconciler.LogNotifier{Logger: log}}
 	s.Notifiers = &fan
 
-	repoURL := c.RepoURL
-	if repoURL == "" {
-		if _, err := os.Stat(devRepoPath(c.DataDir)); err != nil {
-			return nil, errors.New("no envs repository: set --repo-url (ENVWICK_REPO_URL), or start 'envwick dev' first")
-		}
-		repoURL = devRepoPath(c.DataDir)
-	}
-	repoDir := c.RepoDir
-	if repoDir == "" {
-		repoDir = filepath.Join(c.DataDir, "clones", cloneName)
-	}
-	token, err := secret("ENVWICK_REPO_TOKEN", c.RepoTokenFile)
+	repo, err := c.openRepo(ctx, log, cloneName)
 	if err != nil {
 		return nil, err
-	}
-	repo, err := store.Open(ctx, store.Options{
-		URL: repoURL, Dir: repoDir, Branch: c.Branch,
-		Auth:      store.Auth{Token: token, SSHKeyFile: c.SSHKeyFile},
-		Committer: store.Signature{Name: "envwick", Email: "envwick@localhost"},
-		Logger:    log.With("component", "store"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("opening the envs repository: %w", err)
 	}
 	s.Repo = repo
 	s.closers = append(s.closers, repo.Close)
@@ -370,6 +350,37 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 		return nil, err
 	}
 	return s, nil
+}
+
+// openRepo opens the envs repository the configuration names (the dev
+// repository in the data dir by default), in a clone of its own named
+// cloneName.
+func (c *systemConfig) openRepo(ctx context.Context, log *slog.Logger, cloneName string) (*store.Repo, error) {
+	repoURL := c.RepoURL
+	if repoURL == "" {
+		if _, err := os.Stat(devRepoPath(c.DataDir)); err != nil {
+			return nil, errors.New("no envs repository: set --repo-url (ENVWICK_REPO_URL), or start 'envwick dev' first")
+		}
+		repoURL = devRepoPath(c.DataDir)
+	}
+	repoDir := c.RepoDir
+	if repoDir == "" {
+		repoDir = filepath.Join(c.DataDir, "clones", cloneName)
+	}
+	token, err := secret("ENVWICK_REPO_TOKEN", c.RepoTokenFile)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := store.Open(ctx, store.Options{
+		URL: repoURL, Dir: repoDir, Branch: c.Branch,
+		Auth:      store.Auth{Token: token, SSHKeyFile: c.SSHKeyFile},
+		Committer: store.Signature{Name: "envwick", Email: "envwick@localhost"},
+		Logger:    log.With("component", "store"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening the envs repository: %w", err)
+	}
+	return repo, nil
 }
 
 // Close releases what buildSystem opened, last opened first.

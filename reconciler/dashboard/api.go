@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -24,15 +25,16 @@ type List struct {
 	StatusCommit string `json:"statusCommit"`
 }
 
-func (d *Dashboard) serveAPIList(w http.ResponseWriter, r *http.Request) {
-	f, err := d.fleet(r.Context())
+// List returns the environments q selects, read at the current heads.
+// `envwick status` calls it in process; the list API serves it.
+func (d *Dashboard) List(ctx context.Context, q Query) (*List, error) {
+	f, err := d.fleet(ctx)
 	if err != nil {
-		d.apiError(w, r, http.StatusInternalServerError, err)
-		return
+		return nil, err
 	}
-	q := parseQuery(r.URL.Query(), DefaultAPIPer, MaxAPIPer)
+	q.Page, q.PerPage = max(q.Page, 1), max(q.PerPage, 1)
 	rows, matched := f.find(q)
-	out := List{Items: rows, Matched: matched, Total: len(f.rows), Page: q.Page, PerPage: q.PerPage, Counts: f.counts, Commit: f.main, StatusCommit: f.status}
+	out := &List{Items: rows, Matched: matched, Total: len(f.rows), Page: q.Page, PerPage: q.PerPage, Counts: f.counts, Commit: f.main, StatusCommit: f.status}
 	if out.Items == nil {
 		out.Items = []*Environment{}
 	}
@@ -41,17 +43,33 @@ func (d *Dashboard) serveAPIList(w http.ResponseWriter, r *http.Request) {
 		nq.Page++
 		out.Next = nq.href("/api/v1/environments", DefaultAPIPer)
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
-func (d *Dashboard) serveAPIEnvironment(w http.ResponseWriter, r *http.Request) {
-	f, err := d.fleet(r.Context())
+// ErrNotFound: no file and no status of that name.
+var ErrNotFound = errNoEnvironment
+
+// Environment returns one environment in full, or ErrNotFound.
+func (d *Dashboard) Environment(ctx context.Context, name string) (*Detail, error) {
+	f, err := d.fleet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return d.detail(ctx, f, name)
+}
+
+func (d *Dashboard) serveAPIList(w http.ResponseWriter, r *http.Request) {
+	out, err := d.List(r.Context(), parseQuery(r.URL.Query(), DefaultAPIPer, MaxAPIPer))
 	if err != nil {
 		d.apiError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	det, err := d.detail(r.Context(), f, r.PathValue("name"))
-	if errors.Is(err, errNoEnvironment) {
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (d *Dashboard) serveAPIEnvironment(w http.ResponseWriter, r *http.Request) {
+	det, err := d.Environment(r.Context(), r.PathValue("name"))
+	if errors.Is(err, ErrNotFound) {
 		d.apiError(w, r, http.StatusNotFound, err)
 		return
 	}
