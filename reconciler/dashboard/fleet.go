@@ -50,10 +50,18 @@ func (d *Dashboard) fleet(ctx context.Context) (*fleet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the envs repository heads: %w", err)
 	}
-	if f := d.cur.Load(); f != nil && f.main == main && f.status == status {
-		return f, nil
+	cur := d.cur.Load()
+	if cur != nil && cur.main == main && cur.status == status {
+		return cur, nil
 	}
-	d.buildMu.Lock()
+	// While another request or Run rebuilds, serve the index there is:
+	// a page is never held up by a rebuild after a pass.
+	if !d.buildMu.TryLock() {
+		if cur != nil {
+			return cur, nil
+		}
+		d.buildMu.Lock()
+	}
 	defer d.buildMu.Unlock()
 	if f := d.cur.Load(); f != nil && f.main == main && f.status == status {
 		return f, nil
