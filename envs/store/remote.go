@@ -45,6 +45,8 @@ var errRejected = errors.New("remote branch moved")
 type remote interface {
 	// fetch brings every branch of the remote into refs/remotes/origin/*.
 	fetch(ctx context.Context) error
+	// fetchRef brings one ref of the remote into the clone as local.
+	fetchRef(ctx context.Context, ref, local plumbing.ReferenceName) error
 	// push moves the remote's branch from old (zero: it must not exist yet)
 	// to new, and fails with errRejected when the branch is elsewhere.
 	// objects are those the new commits introduced.

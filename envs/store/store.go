@@ -5,7 +5,9 @@
 // a commit with parsed files cached by blob hash, and turns change functions
 // into commits pushed with optimistic retry and grouped pushes.
 //
-// Every git operation goes through go-git; the git binary is never run.
+// Every git operation goes through go-git; the git binary is never run. A
+// pull request can be previewed: FetchRef brings its head in (a fork's
+// refs/pull/N/head) and PreviewMerge builds, locally, the commit merging it.
 package store
 
 import (
