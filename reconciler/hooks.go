@@ -34,6 +34,9 @@ type Metrics interface {
 	Environments(counts map[EnvironmentKey]int)
 	// Guard records whether the mass-deletion guard is holding deletions.
 	Guard(blocked bool)
+	// InvalidFiles records how many environment files do not parse or
+	// validate, as of the last pass.
+	InvalidFiles(n int)
 }
 
 // EnvironmentKey groups environments for the Environments gauge.
@@ -49,6 +52,7 @@ func (noMetrics) Action(Action, string)               {}
 func (noMetrics) APICall(string, string)              {}
 func (noMetrics) Environments(map[EnvironmentKey]int) {}
 func (noMetrics) Guard(bool)                          {}
+func (noMetrics) InvalidFiles(int)                    {}
 
 // ActivitySource tells when an environment was last used. The reconciler
 // reads it to decide idle hibernation; later sources (installation usage)

@@ -42,6 +42,9 @@ type Desired struct {
 	Err error
 	// Blob identifies the file's content; a change means the file changed.
 	Blob string
+	// Also holds the other files that claim this name, each invalid (a name
+	// is used by one file only); the planning keeps the first by path.
+	Also []Desired
 }
 
 // Item is the plan for one environment (or one installation whose
@@ -75,6 +78,21 @@ type Plan struct {
 	Guard string `json:"guard,omitempty"`
 	// Housekeeping lists the commits housekeeping would make.
 	Housekeeping []Housekeeping `json:"housekeeping,omitempty"`
+	// Invalid lists every environment file that does not parse or
+	// validate, repository-level rules (unique names) included, across all
+	// files even when the pass planned only some environments.
+	Invalid []InvalidFile `json:"invalid,omitempty"`
+	// Source names what was planned when it is not a commit of the envs
+	// repository as it stands (a work tree, a merge preview).
+	Source string `json:"source,omitempty"`
+}
+
+// InvalidFile is an environment file that does not parse or validate. Its
+// environment is left as it is.
+type InvalidFile struct {
+	Name     string        `json:"name"`
+	Path     string        `json:"path"`
+	Problems envs.Problems `json:"problems"`
 }
 
 // Changes counts the items that would change something, housekeeping

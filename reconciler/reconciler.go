@@ -215,11 +215,13 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 		in.desired, in.owned = subset(desired, scope), r.lastOwned
 	}
 	p := plan(in)
+	p.Invalid = invalidFiles(desired) // across all files, whatever the scope
 	res = &Result{Plan: p, Errors: map[string]error{}, ListRequests: actual.pages, Incremental: scope != nil}
 	if p.Guard != "" {
 		r.cfg.Logger.WarnContext(ctx, "mass-deletion guard is holding deletions back", "reason", p.Guard)
 	}
 	r.cfg.Metrics.Guard(p.Guard != "")
+	r.cfg.Metrics.InvalidFiles(len(p.Invalid))
 
 	// 4. Apply (skipped on a dry run), then work out the new status and
 	// the housekeeping due.
@@ -254,7 +256,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 	}
 	r.lastBlobs = make(map[string]string, len(desired))
 	for name, d := range desired {
-		r.lastBlobs[name] = d.Blob
+		r.lastBlobs[name] = fileKey(d)
 	}
 	if scope == nil {
 		r.lastOwned, r.lastFull = p.Owned, start
@@ -290,21 +292,7 @@ func (r *Reconciler) loadDesired(ctx context.Context, commit string) (map[string
 	if err != nil {
 		return nil, fmt.Errorf("loading environments at %s: %w", short(commit), err)
 	}
-	out := make(map[string]*Desired, len(list))
-	cache := make(map[string]*envs.Environment, len(list))
-	for i := range list {
-		d := &list[i]
-		if d.Err == nil && d.Env != nil {
-			key := d.Blob
-			e, ok := r.defaulted[key]
-			if !ok || key == "" {
-				e = envs.WithDefaults(d.Env, r.cfg.Defaults)
-			}
-			cache[key] = e
-			d.Env = e
-		}
-		out[d.Name] = d
-	}
+	out, cache := r.desiredFrom(list)
 	r.defaulted = cache
 	return out, nil
 }
@@ -557,7 +545,9 @@ const maxIncremental = 20
 // full pass in this process (which refreshes the owned count the guard
 // uses; periodic passes are always full), and when the environment files
 // that changed since the last pass (compared by blob, which costs a map
-// look-up per file) are at most maxIncremental.
+// look-up per file) are at most maxIncremental. A name another file starts
+// or stops claiming counts as changed (see fileKey), so the unique-name
+// rule holds across all files in an incremental pass too.
 func (r *Reconciler) scope(desired map[string]*Desired, opts PassOptions) map[string]bool {
 	if !opts.Incremental || opts.DryRun || r.lastBlobs == nil || r.lastFull.IsZero() ||
 		r.cfg.Clock.Now().Sub(r.lastFull) > 10*time.Minute {
@@ -565,7 +555,7 @@ func (r *Reconciler) scope(desired map[string]*Desired, opts PassOptions) map[st
 	}
 	names := map[string]bool{}
 	for name, d := range desired {
-		if blob, ok := r.lastBlobs[name]; !ok || blob != d.Blob {
+		if blob, ok := r.lastBlobs[name]; !ok || blob != fileKey(d) {
 			names[name] = true
 			if len(names) > maxIncremental {
 				return nil

@@ -12,7 +12,8 @@ type Repository interface {
 	// edit.
 	Head(ctx context.Context) (string, error)
 	// Environments returns every environment file at commit, without
-	// defaults, each with its own parse or validation error.
+	// defaults, each with its own parse or validation error (files that
+	// share a name are each returned, each with an error).
 	Environments(ctx context.Context, commit string) ([]Desired, error)
 	// LastChange returns when the file at path last changed, as of commit.
 	LastChange(ctx context.Context, commit, path string) (time.Time, error)

@@ -32,6 +32,9 @@ type Runner struct {
 	ready   atomic.Bool
 	passes  atomic.Int64
 	lastErr atomic.Pointer[string]
+	// lastInvalid identifies the invalid files last logged (only the Run
+	// goroutine touches it).
+	lastInvalid string
 }
 
 func (r *Runner) init() {
@@ -123,12 +126,32 @@ func (r *Runner) runPass(ctx context.Context, reason string, incremental bool) {
 	r.lastErr.Store(&empty)
 	r.ready.Store(true)
 	level := slog.LevelDebug
-	if res.Plan.Changes() > 0 || len(res.Errors) > 0 || res.StatusWritten {
+	if res.Plan.Changes() > 0 || len(res.Errors) > 0 || res.StatusWritten || len(res.Plan.Invalid) > 0 {
 		level = slog.LevelInfo
 	}
 	r.Logger.Log(ctx, level, "pass done", "trigger", reason, "commit", short(res.Plan.Commit),
-		"changes", res.Plan.Changes(), "errors", len(res.Errors), "statusWritten", res.StatusWritten,
-		"housekept", res.Housekept, "duration", time.Since(start).Round(time.Millisecond))
+		"changes", res.Plan.Changes(), "errors", len(res.Errors), "invalid", len(res.Plan.Invalid),
+		"statusWritten", res.StatusWritten, "housekept", res.Housekept, "duration", time.Since(start).Round(time.Millisecond))
+	r.logInvalid(ctx, res.Plan.Invalid)
+}
+
+// logInvalid warns about each invalid file's problems when the set of
+// invalid files changed since the last pass, so a broken push shows in the
+// log once, not at every periodic pass.
+func (r *Runner) logInvalid(ctx context.Context, invalid []InvalidFile) {
+	var key strings.Builder
+	for _, f := range invalid {
+		key.WriteString(f.Path + "\x00" + f.Problems.Error() + "\x00")
+	}
+	if key.String() == r.lastInvalid {
+		return
+	}
+	r.lastInvalid = key.String()
+	for _, f := range invalid {
+		for _, p := range f.Problems {
+			r.Logger.WarnContext(ctx, "invalid environment file: left as it is", "environment", f.Name, "problem", p.Error())
+		}
+	}
 }
 
 // next is the jittered interval to the next periodic pass.

@@ -2,6 +2,9 @@ package reconciler
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -52,5 +55,51 @@ func TestRunnerReactsToCommitsAndCoalescesTriggers(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("runner did not stop")
+	}
+}
+
+// syncBuffer is a log destination the runner's goroutine writes while the
+// test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A pushed invalid file shows in the log: the pass line counts it, and its
+// problem is logged with file:line:column once, not at every pass.
+func TestRunnerLogsInvalidFiles(t *testing.T) {
+	h := newHarness(t)
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	r := h.reconciler(func(c *Config) { c.Logger = log })
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	runner := &Runner{Reconciler: r, Interval: time.Hour, Commits: h.repo.Subscribe(ctx), Logger: log}
+	go runner.Run(ctx)
+	waitFor(t, "the first pass", runner.Ready)
+	h.commit("Break one", map[string][]byte{"environments/broken.yaml": []byte(
+		"apiVersion: envwick.dev/v1alpha1\nkind: Environment\nmetadata:\n  name: broken\nspec:\n  owner:\n    github: alice\n  installation:\n    size: huge\n")}, nil)
+	waitFor(t, "the commit's pass", func() bool { return strings.Contains(logs.String(), "invalid=1") })
+	before := runner.Passes()
+	runner.Trigger("test")
+	waitFor(t, "another pass", func() bool { return runner.Passes() > before })
+	out := logs.String()
+	if n := strings.Count(out, `problem="environments/broken.yaml:9:11: spec.installation.size:`); n != 1 {
+		t.Errorf("the problem was logged %d times, want once:\n%s", n, out)
+	}
+	if n := strings.Count(out, "invalid=1"); n < 2 {
+		t.Errorf("%d pass lines count the invalid file, want every pass's:\n%s", n, out)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/envwick/envwick/envs"
@@ -27,7 +25,8 @@ func (s *StoreRepository) Head(ctx context.Context) (string, error) {
 	return s.Repo.Sync(ctx)
 }
 
-// Environments returns every environment file at commit.
+// Environments returns every environment file at commit, sorted by path;
+// files sharing a name are all there (each with the error saying so).
 func (s *StoreRepository) Environments(ctx context.Context, commit string) ([]Desired, error) {
 	if commit == "" {
 		return nil, nil
@@ -36,8 +35,8 @@ func (s *StoreRepository) Environments(ctx context.Context, commit string) ([]De
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Desired, 0, len(snap.Environments))
-	for _, e := range snap.Environments {
+	out := make([]Desired, 0, len(snap.Files))
+	for _, e := range snap.Files {
 		out = append(out, Desired{Name: e.Name, Path: e.Path, Env: e.Env, Err: e.Err, Blob: e.Blob})
 	}
 	return out, nil
@@ -150,11 +149,7 @@ func (s *StoreRepository) AllowedDeletions(ctx context.Context, commit string) (
 	if err != nil {
 		return 0, err
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s must hold a number of deletions, found %q", AllowDeletionsPath, strings.TrimSpace(string(data)))
-	}
-	return n, nil
+	return ParseAllowedDeletions(data)
 }
 
 // StatusOf reads the status of one environment from the head of the status

@@ -22,6 +22,7 @@ type Metrics struct {
 	httpRequests *prometheus.HistogramVec
 	environments *prometheus.GaugeVec
 	guard        prometheus.Gauge
+	invalid      prometheus.Gauge
 	lastPass     prometheus.Gauge
 
 	mu   sync.Mutex
@@ -62,13 +63,17 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "envwick_mass_deletion_guard_blocked",
 			Help: "1 while the mass-deletion guard holds deletions back.",
 		}),
+		invalid: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "envwick_invalid_environment_files",
+			Help: "Environment files that do not parse or validate (their environments are left as they are), as of the last pass.",
+		}),
 		lastPass: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "envwick_reconcile_last_success_timestamp_seconds",
 			Help: "When the last successful pass finished.",
 		}),
 		seen: map[reconciler.EnvironmentKey]bool{},
 	}
-	reg.MustRegister(m.passDuration, m.actions, m.apiCalls, m.httpRequests, m.environments, m.guard, m.lastPass)
+	reg.MustRegister(m.passDuration, m.actions, m.apiCalls, m.httpRequests, m.environments, m.guard, m.invalid, m.lastPass)
 	return m
 }
 
@@ -115,6 +120,9 @@ func (m *Metrics) Guard(blocked bool) {
 	}
 	m.guard.Set(v)
 }
+
+// InvalidFiles records the number of invalid environment files.
+func (m *Metrics) InvalidFiles(n int) { m.invalid.Set(float64(n)) }
 
 // ObserveRequest records one provisioner HTTP request (the client's hook).
 func (m *Metrics) ObserveRequest(_ context.Context, info provisioner.RequestInfo) {

@@ -22,6 +22,7 @@ func TestMetrics(t *testing.T) {
 	m.Action(reconciler.ActionDelete, "blocked")
 	m.APICall("list", "ok")
 	m.Guard(true)
+	m.InvalidFiles(2)
 	m.ObserveRequest(context.Background(), provisioner.RequestInfo{Method: "GET", Route: "/api/installations", StatusCode: 200, Duration: time.Millisecond})
 	m.Environments(map[reconciler.EnvironmentKey]int{{State: "stable", Condition: "Available"}: 3, {State: "none", Condition: "Invalid"}: 1})
 	// A label set that disappears drops to zero.
@@ -32,6 +33,9 @@ func TestMetrics(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.guard); got != 1 {
 		t.Errorf("guard = %v", got)
+	}
+	if got := testutil.ToFloat64(m.invalid); got != 2 {
+		t.Errorf("invalid files = %v, want 2", got)
 	}
 	want := `
 # HELP envwick_environments Environments by installation state and Ready condition reason, as of the last pass.
