@@ -2,41 +2,13 @@ package store_test
 
 import (
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/envs/store/gittest"
 )
-
-// gitIn runs the git binary in dir, as a person editing a work tree would.
-func gitIn(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Jane", "GIT_AUTHOR_EMAIL=jane@example.com",
-		"GIT_COMMITTER_NAME=Jane", "GIT_COMMITTER_EMAIL=jane@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func writeWork(t *testing.T, dir, path string, data []byte) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // A pull request from a fork is only on refs/pull/N/head: FetchRef brings
 // it in; PreviewMerge then gives the tree merging it would make, with main
@@ -51,34 +23,34 @@ func TestFetchRefAndPreviewMerge(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			work := filepath.Join(t.TempDir(), "work")
-			gitIn(t, filepath.Dir(work), "clone", "-q", tc.bare, work)
-			gitIn(t, work, "checkout", "-q", "-b", "main")
-			writeWork(t, work, envPath("a"), envYAML("a", "jane"))
-			writeWork(t, work, envPath("b"), envYAML("b", "jane"))
-			writeWork(t, work, envPath("conflict"), envYAML("conflict", "jane"))
-			gitIn(t, work, "add", "-A")
-			gitIn(t, work, "commit", "-q", "-m", "Seed")
-			gitIn(t, work, "push", "-q", "origin", "main")
+			gittest.Git(t, filepath.Dir(work), "clone", "-q", tc.bare, work)
+			gittest.Git(t, work, "checkout", "-q", "-b", "main")
+			gittest.WriteFile(t, work, envPath("a"), envYAML("a", "jane"))
+			gittest.WriteFile(t, work, envPath("b"), envYAML("b", "jane"))
+			gittest.WriteFile(t, work, envPath("conflict"), envYAML("conflict", "jane"))
+			gittest.Git(t, work, "add", "-A")
+			gittest.Git(t, work, "commit", "-q", "-m", "Seed")
+			gittest.Git(t, work, "push", "-q", "origin", "main")
 
 			// The pull request: changes a, removes b, adds team/c, edits
 			// conflict.
-			gitIn(t, work, "checkout", "-q", "-b", "feature")
-			writeWork(t, work, envPath("a"), envYAML("a", "john"))
-			gitIn(t, work, "rm", "-q", envPath("b"))
-			writeWork(t, work, "environments/team/c.yaml", envYAML("c", "jane"))
-			writeWork(t, work, envPath("conflict"), envYAML("conflict", "john"))
-			gitIn(t, work, "add", "-A")
-			gitIn(t, work, "commit", "-q", "-m", "Feature")
-			head := gitIn(t, work, "rev-parse", "HEAD")
-			gitIn(t, work, "push", "-q", "origin", "HEAD:refs/pull/7/head")
+			gittest.Git(t, work, "checkout", "-q", "-b", "feature")
+			gittest.WriteFile(t, work, envPath("a"), envYAML("a", "john"))
+			gittest.Git(t, work, "rm", "-q", envPath("b"))
+			gittest.WriteFile(t, work, "environments/team/c.yaml", envYAML("c", "jane"))
+			gittest.WriteFile(t, work, envPath("conflict"), envYAML("conflict", "john"))
+			gittest.Git(t, work, "add", "-A")
+			gittest.Git(t, work, "commit", "-q", "-m", "Feature")
+			head := gittest.Git(t, work, "rev-parse", "HEAD")
+			gittest.Git(t, work, "push", "-q", "origin", "HEAD:refs/pull/7/head")
 
 			// Main moves on meanwhile.
-			gitIn(t, work, "checkout", "-q", "main")
-			writeWork(t, work, envPath("d"), envYAML("d", "jane"))
-			writeWork(t, work, envPath("conflict"), envYAML("conflict", "ann"))
-			gitIn(t, work, "add", "-A")
-			gitIn(t, work, "commit", "-q", "-m", "Main moves on")
-			gitIn(t, work, "push", "-q", "origin", "main")
+			gittest.Git(t, work, "checkout", "-q", "main")
+			gittest.WriteFile(t, work, envPath("d"), envYAML("d", "jane"))
+			gittest.WriteFile(t, work, envPath("conflict"), envYAML("conflict", "ann"))
+			gittest.Git(t, work, "add", "-A")
+			gittest.Git(t, work, "commit", "-q", "-m", "Main moves on")
+			gittest.Git(t, work, "push", "-q", "origin", "main")
 
 			r := open(t, store.Options{URL: tc.url})
 			ctx := ctxT(t)
@@ -129,7 +101,7 @@ func TestFetchRefAndPreviewMerge(t *testing.T) {
 			if h, _ := r.Head(""); h != base {
 				t.Errorf("main moved to %s", h)
 			}
-			if got := gitIn(t, tc.bare, "rev-parse", "main"); got != base {
+			if got := gittest.Git(t, tc.bare, "rev-parse", "main"); got != base {
 				t.Errorf("the remote's main is %s, want %s", got, base)
 			}
 			// Resolve reads branches as the remote has them, and hashes.

@@ -1,7 +1,8 @@
 // Package gittest serves real git repositories on loopback for tests: git
 // daemon (git://) and smart HTTP (git-http-backend behind basic auth), both
 // run from the git installation on the machine. Repositories are created and
-// inspected with go-git; the git binary only runs the servers.
+// inspected with go-git; the git binary runs the servers, and Git plays a
+// person working in a clone.
 package gittest
 
 import (
