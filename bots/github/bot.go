@@ -51,6 +51,10 @@ type Options struct {
 	Activity ActivityRecorder
 	// Status, optional, answers "/env status".
 	Status StatusReader
+	// Planner plans pull requests on the envs repository; without one
+	// they get no check and no plan comment (commit statuses on the envs
+	// repository still work).
+	Planner Planner
 	// Lanes and MaxQueued tune the event queue (see queue.go).
 	Lanes     int
 	MaxQueued int
@@ -67,6 +71,7 @@ type Bot struct {
 	committer *commit.Committer
 	activity  ActivityRecorder
 	status    StatusReader
+	planner   Planner
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -125,6 +130,7 @@ func New(opts Options) (*Bot, error) {
 		committer: opts.Committer,
 		activity:  opts.Activity,
 		status:    opts.Status,
+		planner:   opts.Planner,
 		log:       opts.Logger,
 		now:       opts.Now,
 		handlers:  map[string][]namedHandler{},
@@ -137,6 +143,9 @@ func New(opts Options) (*Bot, error) {
 	}
 	if b.now == nil {
 		b.now = time.Now
+	}
+	if cfg.EnvsRepository != "" && b.planner == nil {
+		b.log.Warn("pull requests on the envs repository are not checked: no planner", "repository", cfg.EnvsRepository)
 	}
 	lanes, maxQueued := opts.Lanes, opts.MaxQueued
 	if lanes <= 0 {

@@ -2,29 +2,31 @@ package githubbot
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	gh "github.com/google/go-github/v57/github"
 
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/reconciler"
+	"github.com/envwick/envwick/reconciler/platform"
 )
 
 // Pull requests on the envs repository itself are where people edit
-// environments by hand. Each push gets:
+// environments by hand. Each push is planned by the reconciler: the head
+// (fetched as refs/pull/N/head, so forks work) merged into the branch's
+// current head, planned against the fleet as it is now, with the
+// repository-level rules (a name used by one file only, the mass-deletion
+// guard). The push gets:
 //
-//   - a check run, CheckName, with envs.Parse's problems as annotations at
-//     file:line:column, failing when any file is invalid;
-//   - one comment, edited in place (PlanMarker), with the plan of what
-//     merging would change: environments created, changed (field by field)
-//     and deleted, Atlantis style.
-//
-// The plan is computed from the files (base against head). It says what
-// the reconciler will be asked to do, not how the platform will get there.
+//   - a check run, CheckName, failing when the merge would leave an
+//     environment file invalid that is this pull request's doing (a file it
+//     changes, or one valid before it, such as a file whose name a new file
+//     takes), each problem an annotation at file:line:column;
+//   - one comment, edited in place (PlanMarker), saying what a reconcile
+//     pass would do once the pull request is merged, deletions "held by the
+//     mass-deletion guard" included.
 
 // CheckName is the check run the bot posts on envs repository pull
 // requests.
@@ -36,10 +38,19 @@ const PlanMarker = "<!-- envwick:plan -->"
 // maxAnnotations is GitHub's cap on annotations per check run request.
 const maxAnnotations = 50
 
+// maxPlanLines bounds the plan comment; the rest is counted.
+const maxPlanLines = 100
+
+// Planner says what a reconcile pass would do once a pull request on the
+// envs repository is merged; *reconciler.Reconciler implements it.
+type Planner interface {
+	PlanMerge(ctx context.Context, head, ref string) (*reconciler.MergePlan, error)
+}
+
 func (b *Bot) onEnvsPullRequest(ctx context.Context, ev *Event) error {
 	e := ev.Payload.(*gh.PullRequestEvent)
 	repo := e.GetRepo().GetFullName()
-	if b.cfg.EnvsRepository == "" || !strings.EqualFold(repo, b.cfg.EnvsRepository) {
+	if b.cfg.EnvsRepository == "" || b.planner == nil || !strings.EqualFold(repo, b.cfg.EnvsRepository) {
 		return nil
 	}
 	switch e.GetAction() {
@@ -54,104 +65,26 @@ func (b *Bot) onEnvsPullRequest(ctx context.Context, ev *Event) error {
 		return err
 	}
 	owner, name, _ := strings.Cut(repo, "/")
-	head, base := pr.GetHead().GetSHA(), pr.GetBase().GetSHA()
-
-	var files []*gh.CommitFile
-	opts := &gh.ListOptions{PerPage: 100}
-	for {
-		page, resp, err := cl.PullRequests.ListFiles(ctx, owner, name, pr.GetNumber(), opts)
-		if err != nil {
-			return fmt.Errorf("listing files of %s#%d: %w", repo, pr.GetNumber(), err)
-		}
-		files = append(files, page...)
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+	head := pr.GetHead().GetSHA()
+	mp, err := b.planner.PlanMerge(ctx, head, fmt.Sprintf("refs/pull/%d/head", pr.GetNumber()))
+	if err != nil {
+		return fmt.Errorf("planning %s#%d at %s: %w", repo, pr.GetNumber(), shortSHA(head), err)
 	}
-
-	read := func(path, ref string) ([]byte, bool, error) {
-		fc, _, resp, err := cl.Repositories.GetContents(ctx, owner, name, path, &gh.RepositoryContentGetOptions{Ref: ref})
-		if resp != nil && resp.StatusCode == 404 {
-			return nil, false, nil
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("reading %s at %s: %w", path, shortSHA(ref), err)
-		}
-		s, err := fc.GetContent()
-		return []byte(s), true, err
-	}
-
-	var problems envs.Problems
-	var plan []string
-	checked := 0
-	for _, f := range files {
-		path := f.GetFilename()
-		nameNow, isEnv := envs.NameFromPath(path)
-		before := f.GetFilename()
-		if f.GetStatus() == "renamed" && f.GetPreviousFilename() != "" {
-			before = f.GetPreviousFilename()
-		}
-		nameBefore, wasEnv := envs.NameFromPath(before)
-		if !isEnv && !wasEnv {
-			continue
-		}
-		var old, next *envs.Environment
-		if wasEnv && f.GetStatus() != "added" {
-			data, ok, err := read(before, base)
-			if err != nil {
-				return err
-			}
-			if ok {
-				old, _ = envs.Parse(before, data) // a broken base is not this PR's fault
-			}
-		}
-		if isEnv && f.GetStatus() != "removed" {
-			data, ok, err := read(path, head)
-			if err != nil {
-				return err
-			}
-			if ok {
-				checked++
-				e, err := envs.Parse(path, data)
-				var ps envs.Problems
-				switch {
-				case errors.As(err, &ps):
-					problems = append(problems, ps...)
-				case err != nil:
-					problems = append(problems, envs.Problem{File: path, Message: err.Error()})
-				default:
-					next = e
-				}
-			}
-		}
-		switch {
-		case old == nil && next != nil:
-			plan = append(plan, fmt.Sprintf("+ create `%s` (%s)", nameNow, summary(next)))
-		case old != nil && next == nil && f.GetStatus() == "removed":
-			plan = append(plan, fmt.Sprintf("- delete `%s`: its installation will be deleted", nameBefore))
-		case old != nil && next != nil:
-			if nameBefore != nameNow {
-				plan = append(plan, fmt.Sprintf("- delete `%s`, + create `%s` (renamed: a new installation)", nameBefore, nameNow))
-				continue
-			}
-			if diff := specDiff(old, next); len(diff) > 0 {
-				plan = append(plan, fmt.Sprintf("~ update `%s`: %s", nameNow, strings.Join(diff, "; ")))
-			}
-		}
-	}
-
-	if err := b.postCheck(ctx, cl, owner, name, head, checked, problems); err != nil {
+	if err := b.postCheck(ctx, cl, owner, name, head, mp); err != nil {
 		return err
 	}
-	return b.fb.setMarkedComment(ctx, repo, pr.GetNumber(), PlanMarker, renderPlan(head, plan, len(problems)))
+	return b.fb.setMarkedComment(ctx, repo, pr.GetNumber(), PlanMarker, renderPlan(mp))
 }
 
 // postCheck posts the validate check run on head.
-func (b *Bot) postCheck(ctx context.Context, cl *gh.Client, owner, name, head string, checked int, problems envs.Problems) error {
-	conclusion, title := "success", fmt.Sprintf("%d environment file(s) valid", checked)
+func (b *Bot) postCheck(ctx context.Context, cl *gh.Client, owner, name, head string, mp *reconciler.MergePlan) error {
+	var problems envs.Problems
+	for _, f := range mp.Introduced {
+		problems = append(problems, f.Problems...)
+	}
+	conclusion, title := "success", "Every environment file is valid after the merge"
 	if len(problems) > 0 {
-		conclusion, title = "failure", fmt.Sprintf("%d problem(s) in environment files", len(problems))
+		conclusion, title = "failure", fmt.Sprintf("%s in %s", plural(len(problems), "problem"), plural(len(mp.Introduced), "environment file"))
 	}
 	var text strings.Builder
 	var notes []*gh.CheckRunAnnotation
@@ -170,9 +103,13 @@ func (b *Bot) postCheck(ctx context.Context, cl *gh.Client, owner, name, head st
 		}
 		notes = append(notes, a)
 	}
-	summaryText := "Every changed environment file parses and validates."
+	summaryText := "Every environment file parses and validates once merged, names included."
 	if len(problems) > 0 {
 		summaryText = "Fix these before merging; the reconciler leaves an invalid environment as it was.\n\n" + text.String()
+	}
+	if old := len(mp.Plan.Invalid) - len(mp.Introduced); old > 0 {
+		summaryText += fmt.Sprintf("\n\n%s already invalid on %s: not this pull request's doing.",
+			plural(old, "other file"), shortSHA(mp.Merge.Base))
 	}
 	_, _, err := cl.Checks.CreateCheckRun(ctx, owner, name, gh.CreateCheckRunOptions{
 		Name: CheckName, HeadSHA: head, Status: gh.String("completed"), Conclusion: gh.String(conclusion),
@@ -184,88 +121,109 @@ func (b *Bot) postCheck(ctx context.Context, cl *gh.Client, owner, name, head st
 	return nil
 }
 
-func renderPlan(head string, plan []string, problems int) string {
+// renderPlan is the plan comment: what a pass would do after the merge,
+// one line per environment it would act on (and per environment the pull
+// request touches), then the guard, housekeeping, conflicts and problems.
+func renderPlan(mp *reconciler.MergePlan) string {
+	p := mp.Plan
+	touched := map[string]bool{}
+	for _, path := range mp.Merge.Changed {
+		if n, ok := envs.NameFromPath(path); ok {
+			touched[n] = true
+		}
+	}
+	var lines []string
+	for _, it := range p.Items {
+		if l := planLine(it, touched[it.Name]); l != "" {
+			lines = append(lines, l)
+		}
+	}
 	var w strings.Builder
 	w.WriteString(PlanMarker + "\n")
-	fmt.Fprintf(&w, "**envwick plan** for %s: what merging this pull request would change\n\n", shortSHA(head))
-	if len(plan) == 0 {
+	fmt.Fprintf(&w, "**envwick plan** for %s merged into %s: what a reconcile pass would do after merging this pull request\n\n",
+		shortSHA(mp.Merge.Head), shortSHA(mp.Merge.Base))
+	if len(lines) == 0 {
 		w.WriteString("No environment changes.\n")
 	} else {
-		w.WriteString("```diff\n" + strings.Join(plan, "\n") + "\n```\n")
+		if len(lines) > maxPlanLines {
+			lines = append(lines[:maxPlanLines], fmt.Sprintf("... and %d more", len(lines)-maxPlanLines))
+		}
+		w.WriteString("```diff\n" + strings.Join(lines, "\n") + "\n```\n")
 	}
-	if problems > 0 {
-		fmt.Fprintf(&w, "\n%d problem(s) must be fixed first: see the `%s` check.\n", problems, CheckName)
+	if p.Guard != "" {
+		fmt.Fprintf(&w, "\nDeletions are held by the mass-deletion guard: %s.\n", p.Guard)
+	}
+	if len(p.Housekeeping) > 0 {
+		w.WriteString("\nHousekeeping the pass would commit:\n")
+		for _, h := range p.Housekeeping {
+			fmt.Fprintf(&w, "- %s `%s`: %s\n", h.Action, h.Name, h.Reason)
+		}
+	}
+	if len(mp.Merge.Conflicts) > 0 {
+		fmt.Fprintf(&w, "\nThe base branch changed these files too since this pull request branched: `%s`. The plan keeps the base's version of them; rebase for an exact plan.\n",
+			strings.Join(mp.Merge.Conflicts, "`, `"))
+	}
+	if n := len(mp.Introduced); n > 0 {
+		fmt.Fprintf(&w, "\n%s must be fixed first: see the `%s` check. The reconciler leaves an invalid environment as it is.\n", plural(n, "invalid file"), CheckName)
 	}
 	return w.String()
 }
 
-func summary(e *envs.Environment) string {
-	in := e.Spec.Installation
-	parts := []string{"owner " + orDash(firstNonEmpty(e.Spec.Owner.GitHub, e.Spec.Owner.Mattermost))}
-	for _, kv := range [][2]string{{"size", in.Size}, {"version", in.Version}, {"license", in.License}} {
-		if kv[1] != "" {
-			parts = append(parts, kv[0]+" "+kv[1])
+// planLine is one item of the plan, diff style, or "" for an item that
+// changes nothing and that the pull request does not touch.
+func planLine(it reconciler.Item, touched bool) string {
+	n := "`" + it.Name + "`"
+	switch {
+	case it.Action == reconciler.ActionDelete && it.Blocked:
+		return fmt.Sprintf("! delete %s: held by the mass-deletion guard (%s)", n, strings.TrimSuffix(it.Reason, " [held back by the mass-deletion guard]"))
+	case it.Action == reconciler.ActionDelete:
+		return fmt.Sprintf("- delete %s: %s", n, it.Reason)
+	case it.Action == reconciler.ActionCreate:
+		if d, ok := strings.CutPrefix(it.Reason, "no installation yet: create "); ok {
+			return fmt.Sprintf("+ create %s %s", n, d)
 		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
+		return fmt.Sprintf("+ create %s: %s", n, it.Reason)
+	case it.Action == reconciler.ActionUpdate && it.Patch != nil && it.Installation != nil:
+		return fmt.Sprintf("~ update %s: %s", n, patchDiff(*it.Patch, it.Installation))
+	case it.Action.Changes():
+		return fmt.Sprintf("~ %s %s: %s", it.Action, n, it.Reason)
+	case it.Stalled != "" && strings.HasPrefix(it.Reason, "file has errors"):
+		return fmt.Sprintf("! %s: invalid, its installation is left as it is (see the `%s` check)", n, CheckName)
+	case touched:
+		return fmt.Sprintf("  %s: nothing to do on the platform (%s)", n, it.Reason)
 	}
 	return ""
 }
 
-// specDiff lists the spec fields that differ, as "field: old -> new".
-func specDiff(old, next *envs.Environment) []string {
-	a, b := flatten(old.Spec), flatten(next.Spec)
-	keys := map[string]bool{}
-	for k := range a {
-		keys[k] = true
-	}
-	for k := range b {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	var out []string
-	for _, k := range sorted {
-		if a[k] != b[k] {
-			out = append(out, fmt.Sprintf("%s: %s -> %s", k, orDash(a[k]), orDash(b[k])))
+// patchDiff lists what an update changes, old value to new.
+func patchDiff(p platform.InstallationPatch, inst *platform.Installation) string {
+	var parts []string
+	add := func(field string, want *string, have string) {
+		if want != nil {
+			parts = append(parts, fmt.Sprintf("%s %s -> %s", field, orDash(have), *want))
 		}
 	}
-	return slices.Clip(out)
+	add("version", p.Version, inst.Version)
+	add("image", p.Image, inst.Image)
+	add("size", p.Size, inst.Size)
+	add("license", p.License, inst.License)
+	if p.Env != nil {
+		var keys []string
+		for k := range p.Env {
+			if k != reconciler.IdentityEnvVar {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		parts = append(parts, "env "+strings.Join(keys, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
-// flatten turns a value into dotted paths of its JSON leaves.
-func flatten(v any) map[string]string {
-	out := map[string]string{}
-	data, _ := json.Marshal(v)
-	var doc any
-	_ = json.Unmarshal(data, &doc)
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, c := range x {
-				p := k
-				if prefix != "" {
-					p = prefix + "." + k
-				}
-				walk(p, c)
-			}
-		case nil:
-		default:
-			s, _ := json.Marshal(x)
-			out[prefix] = strings.Trim(string(s), `"`)
-		}
+// plural counts a noun.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
 	}
-	walk("", doc)
-	return out
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -171,6 +171,7 @@ type rigOptions struct {
 	repo    *committest.Repo
 	gh      *fakegithub.Server
 	status  StatusReader
+	planner Planner
 	// access, when set, replaces token access to the fake (App mode).
 	access func(base string) Access
 }
@@ -208,7 +209,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	}
 	committer := commit.New(o.repo, commit.Options{Ledger: ledger, Logger: testLogger()})
 	bot, err := New(Options{Config: cfg, GitHub: clients, Committer: committer, DataDir: o.dataDir,
-		Status: o.status, Logger: testLogger()})
+		Status: o.status, Planner: o.planner, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

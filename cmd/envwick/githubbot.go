@@ -132,6 +132,7 @@ func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) 
 		DataDir:   dir,
 		Activity:  sys.Activity,
 		Status:    githubbot.ReconcilerStatus{R: sys.Reconciler},
+		Planner:   sys.Reconciler,
 		Logger:    log,
 	})
 	if err != nil {
