@@ -33,7 +33,7 @@ func TestReadDirBadInputKeepsTheRest(t *testing.T) {
 		"environments/b/twin.yaml":  `environments/b/twin.yaml:5:9: metadata.name: "twin" is also the name of environments/a/twin.yaml`,
 		"environments/good.yaml":    "",
 		"environments/link.yaml":    `environments/link.yaml: is not a regular file`,
-		"environments/syntax.yaml":  `environments/syntax.yaml:27: invalid YAML: `,
+		"environments/syntax.yaml":  `environments/syntax.yaml:27:8: invalid YAML: `,
 		"environments/unknown.yaml": `environments/unknown.yaml:10:5: spec.owner.slack: unknown field "slack"`,
 	}
 	if len(docs) != len(want) {

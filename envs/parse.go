@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	goyaml "github.com/goccy/go-yaml"
+	goparser "github.com/goccy/go-yaml/parser"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -118,7 +120,7 @@ func parse(path string, data []byte) (*Environment, *yaml.Node, Problems) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil, Problems{{File: path, Line: 1, Column: 1, Message: "the file is empty; it should hold one Environment (apiVersion, kind, metadata, spec)"}}
 		}
-		return nil, nil, Problems{syntaxProblem(path, err)}
+		return nil, nil, Problems{syntaxProblem(path, data, err)}
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
@@ -126,7 +128,7 @@ func parse(path string, data []byte) (*Environment, *yaml.Node, Problems) {
 		return nil, &root, Problems{{File: path, Line: extra.Line, Column: extra.Column,
 			Message: "the file holds more than one YAML document; put each environment in its own file"}}
 	case !errors.Is(err, io.EOF):
-		return nil, &root, Problems{syntaxProblem(path, err)}
+		return nil, &root, Problems{syntaxProblem(path, data, err)}
 	}
 	body := documentRoot(&root)
 	if body == nil || body.Kind != yaml.MappingNode {
@@ -143,7 +145,13 @@ func parse(path string, data []byte) (*Environment, *yaml.Node, Problems) {
 	d.decode(body, reflect.ValueOf(e).Elem(), nil)
 	ps := d.problems
 
-	for _, f := range validate(e) {
+	written := false // a spec with something in it, such as "owner: {}"
+	for j := 0; j+1 < len(body.Content); j += 2 {
+		if v := body.Content[j+1]; body.Content[j].Value == "spec" {
+			written = v.Kind == yaml.MappingNode && len(v.Content) > 0
+		}
+	}
+	for _, f := range validate(e, written) {
 		field := f.path.String()
 		if slices.ContainsFunc(d.problems, func(p Problem) bool {
 			return p.Field != "" && (pathWithin(field, p.Field) || pathWithin(p.Field, field))
@@ -184,12 +192,30 @@ func pathWithin(field, parent string) bool {
 	return field == parent || strings.HasPrefix(field, parent+".") || strings.HasPrefix(field, parent+"[")
 }
 
-func syntaxProblem(path string, err error) Problem {
+// syntaxProblem reports a YAML syntax error at a line and column. yaml.v3
+// (the parser of record) names a line only, and often the line of the
+// enclosing context rather than of the mistake; goccy/go-yaml's scanner
+// points at the token, so when it finds a syntax error too, its position
+// and words are used. Otherwise the column is the line's first character.
+func syntaxProblem(path string, data []byte, err error) Problem {
 	p := Problem{File: path, Message: err.Error()}
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
 		p.Message = "invalid YAML: " + m[2]
 		if m[1] != "" {
 			p.Line, _ = strconv.Atoi(m[1])
+		}
+	}
+	var se *goyaml.SyntaxError
+	if _, gerr := goparser.ParseBytes(data, 0); errors.As(gerr, &se) && se.Token != nil && se.Token.Position != nil && se.Token.Position.Line > 0 {
+		p.Line, p.Column = se.Token.Position.Line, max(se.Token.Position.Column, 1)
+		p.Message = "invalid YAML: " + se.Message
+		return p
+	}
+	if p.Line > 0 {
+		lines := bytes.Split(data, []byte("\n"))
+		p.Column = 1
+		if p.Line <= len(lines) {
+			p.Column += len(lines[p.Line-1]) - len(bytes.TrimLeft(lines[p.Line-1], " \t"))
 		}
 	}
 	return p

@@ -71,7 +71,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "yaml syntax error",
 			data: edit("  owner:\n", "  owner: x:\n"),
-			want: []string{"9: invalid YAML: mapping values are not allowed in this context"},
+			want: []string{"9:10: invalid YAML: mapping value is not allowed in this context"},
 		},
 		{
 			name: "unknown field with suggestion",
@@ -162,6 +162,16 @@ func TestParseProblems(t *testing.T) {
 			name: "empty spec points at its key",
 			data: validFile[:strings.Index(validFile, "spec:")] + "spec:\n",
 			want: []string{`8:1: spec: is missing`},
+		},
+		{
+			name: "an empty owner names the owner, not the spec",
+			data: validFile[:strings.Index(validFile, "spec:")] + "spec:\n  owner: {}\n",
+			want: []string{`9:3: spec.owner: needs github or mattermost (or both)`},
+		},
+		{
+			name: "an unterminated quote points at it",
+			data: edit("  owner:\n", "  note: 'unterminated\n  owner:\n"),
+			want: []string{`9:9: invalid YAML: could not find end character of single-quoted text`},
 		},
 		{
 			name: "owner needs github or mattermost",
@@ -366,7 +376,7 @@ func TestCheckUnique(t *testing.T) {
 		}
 	}
 	// The broken file keeps its own syntax problem besides the duplicate one.
-	if ps := out[3].Err.(Problems); len(ps) != 2 || !strings.Contains(ps.Error(), "1: invalid YAML: did not find expected node content") {
+	if ps := out[3].Err.(Problems); len(ps) != 2 || !strings.Contains(ps.Error(), "pr-1234.yml:1:7: invalid YAML: sequence end token ']' not found") {
 		t.Errorf("broken file problems: %v", ps)
 	}
 }

@@ -34,16 +34,19 @@ func Validate(e *Environment) Problems {
 	if e == nil {
 		return Problems{{Message: "no environment"}}
 	}
-	return validate(e).problems()
+	return validate(e, false).problems()
 }
 
-func validate(e *Environment) findings {
+// validate finds what is wrong with e. specWritten says the file has a
+// spec with something in it (such as "owner: {}"), so an empty spec is
+// reported at the field that is missing rather than as a missing spec.
+func validate(e *Environment, specWritten bool) findings {
 	var fs findings
 	root := fieldPath{}
 	checkFixed(&fs, root.key("apiVersion"), e.APIVersion, APIVersion)
 	checkFixed(&fs, root.key("kind"), e.Kind, Kind)
 	validateMetadata(&fs, e, root.key("metadata"))
-	validateSpec(&fs, &e.Spec, root.key("spec"))
+	validateSpec(&fs, &e.Spec, root.key("spec"), specWritten)
 	return fs
 }
 
@@ -91,8 +94,8 @@ func validateMetadata(fs *findings, e *Environment, p fieldPath) {
 	}
 }
 
-func validateSpec(fs *findings, s *EnvironmentSpec, p fieldPath) {
-	if reflect.ValueOf(*s).IsZero() {
+func validateSpec(fs *findings, s *EnvironmentSpec, p fieldPath, written bool) {
+	if !written && reflect.ValueOf(*s).IsZero() {
 		fs.add(p, "is missing; an environment needs at least spec.owner with github or mattermost")
 		return
 	}

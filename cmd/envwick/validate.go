@@ -24,6 +24,7 @@ type validateReport struct {
 
 func newValidateCmd() *cobra.Command {
 	var output string
+	var allowEmpty bool
 	cmd := &cobra.Command{
 		Use:   "validate [DIR]",
 		Short: "Check every environment file in an envs repository",
@@ -33,8 +34,10 @@ wrong types, names, values outside the vocabularies, file names that do not
 match metadata.name, and names used by more than one file.
 
 It prints one line per problem as file:line:column: field: message, then a
-summary, and exits 1 when anything is wrong. Run it in the envs repository's
-CI so a pull request cannot merge a broken environment.
+summary, and exits 1 when anything is wrong, or when there is no environment
+file at all (a wrong folder; --allow-empty accepts an envs repository with no
+environments yet). Run it in the envs repository's CI so a pull request
+cannot merge a broken environment.
 
 Output formats (-o):
   text     file:line:column: message (default)
@@ -62,10 +65,15 @@ Output formats (-o):
 			if len(report.Problems) > 0 {
 				return &exitError{code: 1}
 			}
+			if report.Files == 0 && !allowEmpty {
+				return &exitError{code: 1, msg: fmt.Sprintf("no environment files under %s: is %s an envs repository? (--allow-empty accepts one with no environments yet)",
+					filepath.Join(dir, envs.Dir), dir)}
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, github or json")
+	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "exit 0 when there are no environment files at all")
 	return cmd
 }
 

@@ -123,9 +123,17 @@ func TestValidateUsageErrors(t *testing.T) {
 	if _, err := runValidate(t, ".", "-o", "xml"); err == nil || !strings.Contains(err.Error(), `unknown output format "xml"`) {
 		t.Errorf("bad format: %v", err)
 	}
-	out, err := runValidate(t, t.TempDir())
+	// A folder without environments is most likely the wrong folder.
+	empty := t.TempDir()
+	out, err := runValidate(t, empty)
+	var ec exitCoder
+	if !errors.As(err, &ec) || ec.ExitCode() != 1 || !strings.Contains(err.Error(), "no environment files under "+filepath.Join(empty, "environments")) ||
+		!strings.Contains(err.Error(), "--allow-empty") {
+		t.Errorf("empty folder: %v %q", err, out)
+	}
+	out, err = runValidate(t, empty, "--allow-empty")
 	if err != nil || out != "0 environment files checked, all valid\n" {
-		t.Errorf("empty repository: %v %q", err, out)
+		t.Errorf("empty repository with --allow-empty: %v %q", err, out)
 	}
 }
 
