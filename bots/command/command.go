@@ -194,6 +194,11 @@ func CheckDuration(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// SizeFlag is the --size flag of envwick's installation sizes.
+func SizeFlag(help string) Flag {
+	return Flag{Name: "size", Value: "SIZE", Values: envs.Sizes(), Check: CheckSize, Help: help}
+}
+
 // CheckSize refuses what is not an installation size.
 func CheckSize(v string) error {
 	if envs.ValidSize(v) {

@@ -15,6 +15,7 @@ import (
 
 	gh "github.com/google/go-github/v57/github"
 
+	"github.com/envwick/envwick/bots/command"
 	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/envs"
 )
@@ -81,7 +82,7 @@ type Bot struct {
 	fb       *feedback
 
 	handlers map[string][]namedHandler
-	commands map[string]*command
+	commands *command.Registry[envRun]
 
 	mu      sync.Mutex
 	claimed map[string]bool
@@ -134,9 +135,9 @@ func New(opts Options) (*Bot, error) {
 		log:       opts.Logger,
 		now:       opts.Now,
 		handlers:  map[string][]namedHandler{},
-		commands:  map[string]*command{},
-		claimed:   map[string]bool{},
-		buffers:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
+
+		claimed: map[string]bool{},
+		buffers: sync.Pool{New: func() any { return new(bytes.Buffer) }},
 	}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -171,7 +172,7 @@ func New(opts Options) (*Bot, error) {
 	}
 	b.fb = newFeedback(b)
 	b.registerHandlers()
-	b.registerCommands()
+	b.commands = b.newCommands()
 	return b, nil
 }
 

@@ -2,12 +2,14 @@ package githubbot
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	gh "github.com/google/go-github/v57/github"
 
+	"github.com/envwick/envwick/bots/command"
 	"github.com/envwick/envwick/envs"
 )
 
@@ -22,46 +24,67 @@ func (s statusTable) EnvironmentStatus(_ context.Context, name string) (envs.Env
 func TestParseCommand(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	for _, tc := range []struct {
-		line    string
-		wantErr string
-		check   func(t *testing.T, c *command, o cmdOptions, args []string)
+		line string
+		// every substring must be in the error
+		wantErr []string
+		check   func(t *testing.T, s *envSpec, in *command.Input)
 	}{
-		{line: "/env create", check: func(t *testing.T, c *command, o cmdOptions, _ []string) {
-			if c.name != "create" || o.size != "" || o.env != nil {
-				t.Errorf("got %s %+v", c.name, o)
+		{line: "/env create", check: func(t *testing.T, s *envSpec, in *command.Input) {
+			if s.Name != "create" || in.String("size") != "" || in.List("env") != nil || len(serverMutations(in)) != 0 {
+				t.Errorf("got %s %v", s.Name, in.Set())
 			}
 		}},
-		{line: "/env create --size miniHA --env MM_A=1 --env MM_B=", check: func(t *testing.T, c *command, o cmdOptions, _ []string) {
-			if o.size != "miniHA" || o.env["MM_A"] != "1" || o.env["MM_B"] != "" || len(o.env) != 2 {
-				t.Errorf("got %+v", o)
+		{line: "/env create --size miniHA --env MM_A=1 --env MM_B= --env MM_C=a,b", check: func(t *testing.T, s *envSpec, in *command.Input) {
+			if in.String("size") != "miniHA" || !slices.Equal(in.List("env"), []string{"MM_A=1", "MM_B=", "MM_C=a,b"}) || len(serverMutations(in)) != 2 {
+				t.Errorf("got %v %v", in.String("size"), in.List("env"))
 			}
 		}},
-		{line: "/env extend 3d", check: func(t *testing.T, c *command, _ cmdOptions, args []string) {
-			if c.name != "extend" || len(args) != 1 || args[0] != "3d" {
-				t.Errorf("got %s %v", c.name, args)
+		{line: "/env extend 3d", check: func(t *testing.T, s *envSpec, in *command.Input) {
+			if s.Name != "extend" || in.Duration("DURATION") != 72*time.Hour {
+				t.Errorf("got %s %v", s.Name, in.Duration("DURATION"))
 			}
 		}},
-		{line: "/env", wantErr: "needs a command"},
-		{line: "/env destroy", wantErr: "unknown command `destroy`"},
-		{line: "/env create --colour red", wantErr: "flag provided but not defined: -colour"},
-		{line: "/env create --size huge", wantErr: "valid sizes: miniSingleton"},
-		{line: "/env update --env NOEQUALS", wantErr: "want KEY=VALUE"},
-		{line: "/env extend", wantErr: "takes 1 argument"},
-		{line: "/env extend 1d 2d", wantErr: "takes 1 argument"},
-		{line: "/env delete now", wantErr: "takes no arguments"},
+		{line: "/env help extend", check: func(t *testing.T, s *envSpec, in *command.Input) {
+			if s.Name != "help" || in.Arg("SUBCOMMAND") != "extend" {
+				t.Errorf("got %s %q", s.Name, in.Arg("SUBCOMMAND"))
+			}
+		}},
+		{line: "/env update --help", check: func(t *testing.T, s *envSpec, in *command.Input) {
+			if s.Name != "help" || in.Arg("SUBCOMMAND") != "update" {
+				t.Errorf("got %s %q", s.Name, in.Arg("SUBCOMMAND"))
+			}
+		}},
+		{line: "/env", wantErr: []string{"`/env` needs a subcommand: create, update, delete, extend, status, help."}},
+		{line: "/env destroy", wantErr: []string{`Unknown subcommand "destroy". Valid subcommands: create, update, delete, extend, status, help.`, "- `/env create"}},
+		{line: "/env create --colour red", wantErr: []string{"`/env create`: Unknown flag: --colour; valid flags: --size, --env.", "`/env create [--size SIZE] [--env KEY=VALUE]...`"}},
+		{line: "/env create -colour red", wantErr: []string{"`/env create`: Unknown shorthand flag: 'c' in -colour"}},
+		{line: "/env create --size huge", wantErr: []string{"`/env create`: Invalid size \"huge\"; valid sizes: miniSingleton"}},
+		{line: "/env update --env NOEQUALS", wantErr: []string{"`/env update`: Invalid --env \"NOEQUALS\": want KEY=VALUE"}},
+		{line: "/env update --env =x", wantErr: []string{"want KEY=VALUE"}},
+		{line: "/env extend", wantErr: []string{"`/env extend`: Missing DURATION.", "`/env extend DURATION`"}},
+		{line: "/env extend 1d 2d", wantErr: []string{"`/env extend`: Unexpected argument \"2d\"."}},
+		{line: "/env extend soon", wantErr: []string{"`/env extend`: Invalid duration \"soon\": use forms like"}},
+		{line: "/env extend 0s", wantErr: []string{"`/env extend`: The duration must be longer than zero"}},
+		{line: "/env delete now", wantErr: []string{"`/env delete`: Unexpected argument \"now\".", "`/env delete`: destroy the test server."}},
+		{line: "/env help frob", wantErr: []string{`Unknown subcommand "frob"`}},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
-			c, o, args, err := r.bot.parseCommand(tc.line)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+			s, in, err := r.bot.parseCommand(tc.line)
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatalf("parsed as %s, want an error", s.Name)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not contain %q", err, w)
+					}
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			tc.check(t, c, o, args)
+			tc.check(t, s, in)
 		})
 	}
 }
@@ -69,9 +92,9 @@ func TestParseCommand(t *testing.T) {
 func TestHelpListsEveryCommand(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	help := r.bot.Help()
-	for name := range r.bot.commands {
-		if !strings.Contains(help, "`/env "+name) {
-			t.Errorf("help misses %s:\n%s", name, help)
+	for _, s := range r.bot.commands.Specs() {
+		if !strings.Contains(help, "`/env "+s.Name) {
+			t.Errorf("help misses %s:\n%s", s.Name, help)
 		}
 	}
 	for label := range DefaultTemplates() {
@@ -125,7 +148,10 @@ func TestCommentCommands(t *testing.T) {
 	if got := comment("writer", "/env help"); !strings.Contains(got, "/env extend DURATION") {
 		t.Errorf("help reply = %q", got)
 	}
-	if got := comment("writer", "/env bogus"); !strings.Contains(got, "unknown command `bogus`") || !strings.Contains(got, "/env create") {
+	if got := comment("writer", "/env help extend"); !strings.Contains(got, "`/env extend DURATION`: keep the test server longer") || strings.Contains(got, "/env create") {
+		t.Errorf("help extend reply = %q", got)
+	}
+	if got := comment("writer", "/env bogus"); !strings.Contains(got, `Unknown subcommand "bogus"`) || !strings.Contains(got, "/env create") {
 		t.Errorf("unknown command reply = %q", got)
 	}
 	if got := comment("reader", "/env create"); !strings.Contains(got, "needs write access") || r.commits() != 0 {
@@ -153,7 +179,7 @@ func TestCommentCommands(t *testing.T) {
 	if got := comment("writer", "/env update"); !strings.Contains(got, "nothing to change") || r.commits() != n {
 		t.Errorf("no-op update: %q, %d commits", got, r.commits())
 	}
-	if got := comment("writer", "/env extend soon"); !strings.Contains(got, "Use forms like 36h") {
+	if got := comment("writer", "/env extend soon"); !strings.Contains(got, `Invalid duration "soon": use forms like`) || !strings.Contains(got, "/env extend DURATION") || r.commits() != n {
 		t.Errorf("bad extend reply = %q", got)
 	}
 	if got := comment("writer", "/env extend 3d"); !strings.Contains(got, "extended by 3d") {
