@@ -13,7 +13,6 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 
-	"github.com/envwick/envwick/bots/mattermost/cloudcmd"
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/reconciler"
 )
@@ -119,18 +118,23 @@ func (b *Bot) serveAction(w http.ResponseWriter, r *http.Request) {
 		reply("This notice has expired; `/cloud info " + env + "` shows where the environment stands.")
 		return
 	}
-	cmd := &cloudcmd.Command{Name: env}
-	text := ""
+	// A button is a command like any other: its text goes through the
+	// same parsing and checks as if the person had typed it.
+	var text string
 	switch action {
 	case buttonExtend:
-		cmd.Verb, cmd.Duration = cloudcmd.Extend, b.cfg.ButtonExtension
 		text = "extend " + env + " " + envs.FormatDuration(b.cfg.ButtonExtension)
 	case buttonKeep:
-		cmd.Verb, text = cloudcmd.Keep, "keep "+env
+		text = "keep " + env
 	case buttonDelete:
-		cmd.Verb, text = cloudcmd.Delete, "delete "+env
+		text = "delete " + env
 	default:
 		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	spec, in, err := b.commands.Parse(text)
+	if err != nil {
+		reply(err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
@@ -149,7 +153,7 @@ func (b *Bot) serveAction(w http.ResponseWriter, r *http.Request) {
 	// nothing more.
 	rq := request{Text: text, UserID: user, UserName: who.Username, ChannelID: req.ChannelId,
 		ChannelName: req.ChannelName, TeamID: req.TeamId, TeamDomain: req.TeamName, TriggerID: req.TriggerId}
-	text, done := b.perform(ctx, cmd, who, rq, "button:"+sig[:32])
+	text, done := b.perform(ctx, spec, in, who, rq, "button:"+sig[:32])
 	resp := &model.PostActionIntegrationResponse{EphemeralText: text}
 	if done {
 		// The notice's buttons have served: replace them with what was

@@ -22,6 +22,7 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 
+	"github.com/envwick/envwick/bots/command"
 	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/envs"
 )
@@ -79,6 +80,7 @@ type Bot struct {
 	hc       *http.Client
 	log      *slog.Logger
 	now      func() time.Time
+	commands *command.Registry[cloudRun]
 
 	// work tracks background work (slow commands, direct messages) so
 	// Close can wait for it.
@@ -100,6 +102,7 @@ func New(cfg Config, d Deps) (*Bot, error) {
 	b := &Bot{
 		cfg: cfg, commits: d.Committer, envs: d.Environments, status: d.Status, activity: d.Activity,
 		chat: d.Chat, hc: d.HTTPClient, log: d.Logger, now: d.Now, owners: map[string]string{},
+		commands: newCommands(),
 	}
 	if b.hc == nil {
 		b.hc = &http.Client{Timeout: 30 * time.Second}

@@ -1,0 +1,52 @@
+package mattermost
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/envwick/envwick/bots/command"
+	"github.com/envwick/envwick/envs"
+)
+
+func listCommand() cloudSpec {
+	return cloudSpec{Name: "list", Summary: "list your environments (everyone's with --all), with state and URL", Permission: command.Anyone,
+		Flags: []command.Flag{{Name: "all", Kind: command.Bool, Help: "everyone's environments, not only yours"}},
+		Run:   (*action).list}
+}
+
+func (a *action) list(context.Context) (string, error) {
+	return a.table(), nil
+}
+
+// table lists the environments shown, with state and URL.
+func (a *action) table() string {
+	all := a.all
+	shown := all
+	title := "Your environments"
+	if !a.in.Bool("all") {
+		shown = ownedBy(all, a.who)
+	} else {
+		title = "All environments"
+	}
+	if len(shown) == 0 {
+		if a.in.Bool("all") {
+			return "There are no environments."
+		}
+		return "You have no environments. Create one with `/cloud create NAME`."
+	}
+	shown = slices.Clone(shown)
+	slices.SortFunc(shown, func(x, y *envs.Environment) int { return strings.Compare(x.Name, y.Name) })
+	var s strings.Builder
+	fmt.Fprintf(&s, "%s:\n\n| Name | State | URL | Owner | Version |\n| --- | --- | --- | --- | --- |\n", title)
+	for _, e := range shown {
+		st, _ := a.status(e.Name)
+		url := ""
+		if st.Installation != nil {
+			url = st.Installation.URL
+		}
+		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s |\n", e.Name, stateOf(e, st), url, ownerName(e), e.Spec.Installation.Version)
+	}
+	return s.String()
+}
