@@ -9,6 +9,12 @@ import (
 // maxListed is how many flags a synopsis spells out; more read as [flags].
 const maxListed = 2
 
+// ArgsSynopsis is what follows the command's name in its synopsis:
+// "NAME DURATION", "NAME [flags]".
+func (r *Registry[R]) ArgsSynopsis(s *Spec[R]) string {
+	return strings.TrimPrefix(r.Synopsis(s), r.trigger+" "+s.Name+" ")
+}
+
 // Synopsis is a command's one-line usage: "/env extend DURATION",
 // "/cloud create NAME [flags]".
 func (r *Registry[R]) Synopsis(s *Spec[R]) string {
@@ -28,6 +34,9 @@ func (r *Registry[R]) Synopsis(s *Spec[R]) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Placeholder names the flag's value in usage: SIZE, KEY=VALUE, VALUE.
+func (f Flag) Placeholder() string { return f.value() }
 
 func flagSynopsis(f Flag) string {
 	switch f.Kind {

@@ -113,7 +113,14 @@ func newFakeMM(t testing.TB) *fakeMM {
 				return
 			}
 		}
-		c.Id, c.Token, c.CreatorId = f.newID(), "cmdtok"+f.newID(), me.Id
+		// As the server does: fill in what it owns, then validate the
+		// whole command, autocomplete tree included.
+		c.Id, c.Token, c.CreatorId = f.newID(), f.newID(), me.Id
+		c.PreSave()
+		if err := c.IsValid(); err != nil {
+			f.fail(w, http.StatusBadRequest, err.Id)
+			return
+		}
 		f.commands[c.Id] = &c
 		w.WriteHeader(http.StatusCreated)
 		f.json(w, &c)

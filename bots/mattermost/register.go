@@ -73,6 +73,7 @@ func Register(ctx context.Context, o RegisterOptions) (*model.Command, error) {
 			return nil, fmt.Errorf("deleting the old /%s command: %w", o.Trigger, redact(err))
 		}
 	}
+	commands := newCommands()
 	created, _, err := c.CreateCommand(ctx, &model.Command{
 		TeamId:           team.Id,
 		Trigger:          o.Trigger,
@@ -82,8 +83,13 @@ func Register(ctx context.Context, o RegisterOptions) (*model.Command, error) {
 		DisplayName:      "envwick",
 		Description:      "Self-serve test environments: create, list, update, hibernate and delete them.",
 		AutoComplete:     true,
-		AutoCompleteDesc: "Test environments: create, list, info, update, hibernate, wake-up, delete, extend, keep, unkeep, help",
-		AutoCompleteHint: "[create|list|info|update|hibernate|wake-up|delete|extend|keep|unkeep|help]",
+		AutoCompleteDesc: autocompleteDesc(commands),
+		AutoCompleteHint: autocompleteHint(commands),
+		// Servers keep the tree of plugin commands; for a custom command
+		// Mattermost (11.x) validates it but stores only hint and
+		// description. Sent all the same, so a server that keeps it
+		// suggests subcommands, flags and values.
+		AutocompleteData: autocomplete(commands, o.Trigger),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the /%s command on team %s: %w", o.Trigger, team.Name, redact(err))

@@ -24,6 +24,16 @@ func TestRegister(t *testing.T) {
 		cmd.URL != opts.Endpoint || !cmd.AutoComplete || cmd.AutoCompleteHint == "" || cmd.AutoCompleteDesc == "" {
 		t.Fatalf("command %+v", cmd)
 	}
+	// The command carries the autocomplete tree of the registry, as the
+	// server received it.
+	stored := mm.commands[cmd.Id]
+	want := autocomplete(newCommands(), "cloud")
+	if stored == nil || stored.AutocompleteData == nil || !stored.AutocompleteData.Equals(want) || !cmd.AutocompleteData.Equals(want) {
+		t.Fatalf("autocomplete tree not registered: %+v", stored)
+	}
+	if cmd.AutoCompleteHint != "[create|list|info|update|hibernate|wake-up|delete|extend|keep|unkeep|help]" {
+		t.Errorf("hint %q", cmd.AutoCompleteHint)
+	}
 	// A second registration is refused unless asked to replace.
 	if _, err := Register(ctx, opts); err == nil || !strings.Contains(err.Error(), "--replace") {
 		t.Fatalf("second registration: %v", err)
@@ -36,8 +46,14 @@ func TestRegister(t *testing.T) {
 	if again.Token == cmd.Token || len(mm.commands) != 1 {
 		t.Fatalf("replace: %d commands", len(mm.commands))
 	}
+	opts.Trigger = "envs"
+	other, err := Register(ctx, opts)
+	if err != nil || other.AutocompleteData.Trigger != "envs" || len(mm.commands) != 2 {
+		t.Fatalf("another trigger: %+v, %v", other, err)
+	}
 
 	for _, bad := range []RegisterOptions{
+		{ServerURL: mm.URL(), Token: "admin-token", Team: "qa", Endpoint: opts.Endpoint, Trigger: "Bad Trigger"},
 		{ServerURL: mm.URL(), Token: "admin-token", Team: "qa", Endpoint: "not a url"},
 		{ServerURL: mm.URL(), Token: "wrong", Team: "qa", Endpoint: opts.Endpoint},
 		{ServerURL: mm.URL(), Token: "admin-token", Team: "nope", Endpoint: opts.Endpoint},
