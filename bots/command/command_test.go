@@ -2,6 +2,8 @@ package command
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -275,4 +277,51 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSpliceDoc(t *testing.T) {
+	r := testRegistry(Options{})
+	begin := "<!-- begin generated: /t commands; edit the registry, then make docs -->"
+	end := "<!-- end generated: /t commands -->"
+	doc := "# T\n\n" + begin + "\nold table\n" + end + "\n\nprose\n"
+	got, err := r.SpliceDoc(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# T\n\n" + begin + "\n" + r.CommandTable() + "\nFlags:\n\n" + r.FlagTable() + end + "\n\nprose\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if again, _ := r.SpliceDoc(got); again != got {
+		t.Errorf("splicing twice changed the document")
+	}
+	for _, bad := range []string{"no markers", begin + " only", end + "\n" + begin, begin + begin + end} {
+		if _, err := r.SpliceDoc(bad); err == nil {
+			t.Errorf("SpliceDoc(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestSyncDoc(t *testing.T) {
+	r := testRegistry(Options{})
+	path := filepath.Join(t.TempDir(), "doc.md")
+	doc := "<!-- begin generated: /t commands; edit the registry, then make docs -->\nold\n<!-- end generated: /t commands -->\n"
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if stale, err := r.SyncDoc(path, false); err != nil || !stale {
+		t.Fatalf("stale document: %v, %v", stale, err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != doc {
+		t.Fatal("a check rewrote the document")
+	}
+	if stale, err := r.SyncDoc(path, true); err != nil || !stale {
+		t.Fatalf("rewrite: %v, %v", stale, err)
+	}
+	if stale, err := r.SyncDoc(path, false); err != nil || stale {
+		t.Fatalf("after the rewrite: %v, %v", stale, err)
+	}
+	if _, err := r.SyncDoc(filepath.Join(t.TempDir(), "none.md"), false); err == nil {
+		t.Error("a missing document is no error")
+	}
 }

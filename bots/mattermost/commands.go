@@ -79,15 +79,15 @@ func sizeFlag() command.Flag {
 }
 
 func versionFlag() command.Flag {
-	return command.Flag{Name: "version", Check: command.Matching("version", versionRE), Help: "Mattermost version (image tag), e.g. 10.5.0"}
+	return command.Flag{Name: "version", Value: "VERSION", Check: command.Matching("version", versionRE), Help: "Mattermost version (image tag), e.g. 10.5.0"}
 }
 
 func imageFlag() command.Flag {
-	return command.Flag{Name: "image", Check: command.Matching("image", imageRE), Help: "container image repository, e.g. mattermost/mattermost-enterprise-edition"}
+	return command.Flag{Name: "image", Value: "IMAGE", Check: command.Matching("image", imageRE), Help: "container image repository, e.g. mattermost/mattermost-enterprise-edition"}
 }
 
 func licenseFlag() command.Flag {
-	return command.Flag{Name: "license", Values: envs.Licenses(), Help: "license"}
+	return command.Flag{Name: "license", Value: "LICENSE", Values: envs.Licenses(), Help: "license"}
 }
 
 func envFlag() command.Flag {
