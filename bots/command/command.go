@@ -130,28 +130,33 @@ func (s *Spec[R]) FlagNames() string {
 type Input struct {
 	// Command is the subcommand's name (an alias resolved).
 	Command string
-	args    map[string]string
-	durs    map[string]time.Duration
-	strs    map[string]string
-	bools   map[string]bool
-	lists   map[string][]string
-	set     []string
+	// vals holds arguments and flags by name; Add keeps their names apart.
+	vals map[string]value
+	set  []string
+}
+
+// value is one argument's or flag's value, read as its kind says.
+type value struct {
+	s string
+	b bool
+	l []string
+	d time.Duration
 }
 
 // Arg returns a positional argument's value ("" when left out).
-func (in *Input) Arg(name string) string { return in.args[name] }
+func (in *Input) Arg(name string) string { return in.vals[name].s }
 
 // Duration returns a Duration argument's or flag's value.
-func (in *Input) Duration(name string) time.Duration { return in.durs[name] }
+func (in *Input) Duration(name string) time.Duration { return in.vals[name].d }
 
 // String returns a String flag's value, or its default when not given.
-func (in *Input) String(name string) string { return in.strs[name] }
+func (in *Input) String(name string) string { return in.vals[name].s }
 
 // Bool returns a Bool flag's value.
-func (in *Input) Bool(name string) bool { return in.bools[name] }
+func (in *Input) Bool(name string) bool { return in.vals[name].b }
 
 // List returns a List or Repeated flag's values, in the order given.
-func (in *Input) List(name string) []string { return in.lists[name] }
+func (in *Input) List(name string) []string { return in.vals[name].l }
 
 // Given reports whether the flag was on the command line.
 func (in *Input) Given(name string) bool { return slices.Contains(in.set, name) }

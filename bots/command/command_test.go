@@ -55,11 +55,31 @@ type parsed struct {
 	Set     []string
 }
 
-func flatten(in *Input) parsed {
-	p := parsed{Command: in.Command, Args: in.args, Strs: in.strs, Bools: in.bools, Lists: in.lists, Durs: in.durs, Set: in.set}
-	for k, v := range p.Lists {
-		if len(v) == 0 {
-			delete(p.Lists, k)
+func flatten(r *Registry[run], in *Input) parsed {
+	s, _ := r.Lookup(in.Command)
+	p := parsed{Command: in.Command, Args: map[string]string{}, Strs: map[string]string{}, Bools: map[string]bool{},
+		Lists: map[string][]string{}, Durs: map[string]time.Duration{}, Set: in.set}
+	for _, a := range s.Args {
+		if v, ok := in.vals[a.Name]; ok {
+			p.Args[a.Name] = v.s
+			if v.d != 0 {
+				p.Durs[a.Name] = v.d
+			}
+		}
+	}
+	for _, f := range s.Flags {
+		v, ok := in.vals[f.Name]
+		switch {
+		case !ok:
+		case f.Kind == Bool:
+			p.Bools[f.Name] = v.b
+		case f.Kind == List || f.Kind == Repeated:
+			p.Lists[f.Name] = v.l
+		default:
+			p.Strs[f.Name] = v.s
+			if v.d != 0 {
+				p.Durs[f.Name] = v.d
+			}
 		}
 	}
 	return p
@@ -89,9 +109,6 @@ func TestParse(t *testing.T) {
 		p.Command = "make"
 		if p.Strs == nil {
 			p.Strs = map[string]string{"colour": "red"}
-		}
-		if p.Bools == nil {
-			p.Bools = map[string]bool{"shiny": false}
 		}
 		return def(p)
 	}
@@ -127,7 +144,7 @@ func TestParse(t *testing.T) {
 			if s.Name != in.Command || s.Run() != in.Command {
 				t.Errorf("spec %s for input %s", s.Name, in.Command)
 			}
-			if got := flatten(in); !reflect.DeepEqual(got, tt.want) {
+			if got := flatten(r, in); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("\n got %+v\nwant %+v", got, tt.want)
 			}
 		})
@@ -142,7 +159,7 @@ func TestInputAccessors(t *testing.T) {
 	}
 	if in.Arg("NAME") != "x" || in.String("colour") != "red" || !in.Bool("shiny") || !in.Given("tag") || in.Given("colour") ||
 		!reflect.DeepEqual(in.List("tag"), []string{"a"}) || in.Duration("for") != 48*time.Hour || len(in.Set()) != 3 {
-		t.Errorf("input %+v", flatten(in))
+		t.Errorf("input %+v", flatten(r, in))
 	}
 }
 
@@ -240,6 +257,7 @@ func TestAddRefusesBrokenSpecs(t *testing.T) {
 		"taken alias":        {Name: "y", Aliases: []string{"pause"}, Summary: "y"},
 		"upper case":         {Name: "Z", Summary: "z"},
 		"optional then more": {Name: "w", Summary: "w", Args: []Arg{{Name: "A", Optional: true}, {Name: "B"}}},
+		"arg named as flag":  {Name: "v", Summary: "v", Args: []Arg{{Name: "x"}}, Flags: []Flag{{Name: "x"}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kballard/go-shellquote"
 	"github.com/spf13/pflag"
@@ -64,6 +63,9 @@ func (r *Registry[R]) Add(s Spec[R]) {
 	for i, a := range s.Args {
 		if !a.Optional && i > 0 && s.Args[i-1].Optional {
 			panic(fmt.Sprintf("command: %s %s: required argument %s after an optional one", r.trigger, s.Name, a.Name))
+		}
+		if _, clash := s.Flag(a.Name); clash {
+			panic(fmt.Sprintf("command: %s %s: argument and flag both named %s", r.trigger, s.Name, a.Name))
 		}
 	}
 	sp := &s
@@ -138,31 +140,24 @@ func split(text string) ([]string, error) {
 var typographicQuotes = strings.NewReplacer("\u201c", `"`, "\u201d", `"`, "\u2018", "'", "\u2019", "'")
 
 func (r *Registry[R]) input(s *Spec[R]) *Input {
-	return &Input{Command: s.Name, args: map[string]string{}, strs: map[string]string{},
-		bools: map[string]bool{}, lists: map[string][]string{}, durs: map[string]time.Duration{}}
+	return &Input{Command: s.Name, vals: map[string]value{}}
 }
 
 func (r *Registry[R]) parse(s *Spec[R], words []string) (*Input, error) {
-	name := r.trigger + " " + s.Name
-	fail := func(err error) error {
-		return &Error{Command: name, Problem: sentence(err.Error()), Usage: r.Usage(s.Name)}
-	}
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fail := func(err error) error { return r.fail(s, err) }
+	fs := pflag.NewFlagSet(s.Name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
-	strs := map[string]*string{}
-	bools := map[string]*bool{}
-	lists := map[string]*[]string{}
 	for _, f := range s.Flags {
 		switch f.Kind {
 		case Bool:
-			bools[f.Name] = fs.Bool(f.Name, false, f.Help)
+			fs.Bool(f.Name, false, f.Help)
 		case List:
-			lists[f.Name] = fs.StringSlice(f.Name, nil, f.Help)
+			fs.StringSlice(f.Name, nil, f.Help)
 		case Repeated:
-			lists[f.Name] = fs.StringArray(f.Name, nil, f.Help)
+			fs.StringArray(f.Name, nil, f.Help)
 		default:
-			strs[f.Name] = fs.String(f.Name, f.Default, f.Help)
+			fs.String(f.Name, f.Default, f.Help)
 		}
 	}
 	if err := fs.Parse(words); err != nil {
@@ -170,7 +165,7 @@ func (r *Registry[R]) parse(s *Spec[R], words []string) (*Input, error) {
 			h := r.byName[r.opts.Help]
 			in := r.input(h)
 			if len(h.Args) > 0 {
-				in.args[h.Args[0].Name] = s.Name
+				in.vals[h.Args[0].Name] = value{s: s.Name}
 			}
 			return in, nil
 		}
@@ -187,7 +182,7 @@ func (r *Registry[R]) parse(s *Spec[R], words []string) (*Input, error) {
 			in.set = append(in.set, pf.Name)
 		}
 		if problem == nil {
-			problem = store(in, f, pf.Changed, strs, bools, lists)
+			problem = store(in, f, pf)
 		}
 	})
 	if problem != nil {
@@ -201,18 +196,25 @@ func (r *Registry[R]) parse(s *Spec[R], words []string) (*Input, error) {
 	return in, nil
 }
 
+// fail is a problem with a command's arguments or flags.
+func (r *Registry[R]) fail(s *Spec[R], err error) error {
+	return &Error{Command: r.trigger + " " + s.Name, Problem: sentence(err.Error()), Usage: r.Usage(s.Name)}
+}
+
 // store checks one flag's value and records it on the input.
-func store(in *Input, f Flag, given bool, strs map[string]*string, bools map[string]*bool, lists map[string]*[]string) error {
+func store(in *Input, f Flag, pf *pflag.Flag) error {
 	check := f.Check
 	if check == nil && len(f.Values) > 0 {
 		check = OneOf(f.Name, f.Values)
 	}
 	switch f.Kind {
 	case Bool:
-		in.bools[f.Name] = *bools[f.Name]
+		if pf.Value.String() == "true" {
+			in.vals[f.Name] = value{b: true}
+		}
 		return nil
 	case List, Repeated:
-		vs := *lists[f.Name]
+		vs := pf.Value.(pflag.SliceValue).GetSlice()
 		for _, v := range vs {
 			if check != nil {
 				if err := check(v); err != nil {
@@ -220,26 +222,32 @@ func store(in *Input, f Flag, given bool, strs map[string]*string, bools map[str
 				}
 			}
 		}
-		in.lists[f.Name] = vs
+		if len(vs) > 0 {
+			in.vals[f.Name] = value{l: vs}
+		}
 		return nil
 	}
-	v := *strs[f.Name]
-	if !given && v == "" {
+	v := pf.Value.String()
+	if !pf.Changed {
+		if v != "" {
+			in.vals[f.Name] = value{s: v}
+		}
 		return nil
 	}
-	if check != nil && given {
+	if check != nil {
 		if err := check(v); err != nil {
 			return err
 		}
 	}
+	val := value{s: v}
 	if f.Kind == Duration {
 		d, err := CheckDuration(v)
 		if err != nil {
 			return fmt.Errorf("--%s: %w", f.Name, err)
 		}
-		in.durs[f.Name] = d
+		val.d = d
 	}
-	in.strs[f.Name] = v
+	in.vals[f.Name] = val
 	return nil
 }
 
@@ -266,6 +274,7 @@ func (r *Registry[R]) positional(s *Spec[R], in *Input, rest []string) error {
 		if a.Normalize != nil {
 			v = a.Normalize(v)
 		}
+		val := value{}
 		switch a.Kind {
 		case Subcommand:
 			t, ok := r.Lookup(v)
@@ -278,14 +287,15 @@ func (r *Registry[R]) positional(s *Spec[R], in *Input, rest []string) error {
 			if err != nil {
 				return err
 			}
-			in.durs[a.Name] = d
+			val.d = d
 		}
 		if a.Check != nil {
 			if err := a.Check(v); err != nil {
 				return err
 			}
 		}
-		in.args[a.Name] = v
+		val.s = v
+		in.vals[a.Name] = val
 	}
 	return nil
 }
