@@ -297,6 +297,9 @@ func TestRefusedRequestsCommitNothing(t *testing.T) {
 		{name: "bad flag value", token: cmdToken, user: w.alice, text: "create y --size huge", status: 200, want: []string{`Invalid size "huge"`, "miniSingleton"}},
 		{name: "extend too long", token: cmdToken, user: w.alice, text: "extend mine 30d", status: 200, want: []string{"at most 7d at a time"}},
 		{name: "help", token: cmdToken, user: w.bob, text: "help", status: 200, want: []string{"Subcommands:"}},
+		{name: "help of one", token: cmdToken, user: w.bob, text: "help create", status: 200, want: []string{"`/cloud create NAME [flags]`: create an environment", "- `--license LICENSE`: license (one of enterprise,"}},
+		{name: "--help", token: cmdToken, user: w.bob, text: "extend --help", status: 200, want: []string{"`/cloud extend NAME DURATION`", "Who may run it: its owner or an admin."}},
+		{name: "parse error", token: cmdToken, user: w.alice, text: "extend mine", status: 200, want: []string{"`/cloud extend`: Missing DURATION.", "`/cloud extend NAME DURATION`"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

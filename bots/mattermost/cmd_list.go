@@ -22,11 +22,10 @@ func (a *action) list(context.Context) (string, error) {
 
 // table lists the environments shown, with state and URL.
 func (a *action) table() string {
-	all := a.all
-	shown := all
+	shown := a.all
 	title := "Your environments"
 	if !a.in.Bool("all") {
-		shown = ownedBy(all, a.who)
+		shown = ownedBy(a.all, a.who)
 	} else {
 		title = "All environments"
 	}

@@ -161,6 +161,13 @@ func TestParseErrors(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %T is not a *command.Error", err)
 			}
+			// An error about one subcommand names it and shows its usage.
+			if ce.Command != "" {
+				name := strings.TrimPrefix(ce.Command, "/cloud ")
+				if !strings.HasPrefix(err.Error(), "`"+ce.Command+"`: ") || !strings.HasSuffix(err.Error(), "\n\n"+newCommands().Usage(name)) {
+					t.Errorf("reply %q does not name %s and show its usage", err, ce.Command)
+				}
+			}
 			for _, w := range tt.want {
 				if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(w)) {
 					t.Errorf("reply %q does not contain %q", err.Error(), w)
