@@ -110,7 +110,7 @@ func commandLines(body string) []string {
 	var out []string
 	for _, l := range strings.Split(body, "\n") {
 		l = strings.TrimSpace(l)
-		if l == "/env" || strings.HasPrefix(l, "/env ") {
+		if l == Trigger || strings.HasPrefix(l, Trigger+" ") {
 			out = append(out, l)
 		}
 	}
