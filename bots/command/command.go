@@ -55,6 +55,9 @@ type Arg struct {
 	Kind Kind
 	// Optional arguments may be left out; only the last ones may be.
 	Optional bool
+	// Variadic lets the last argument take every remaining word (read with
+	// Input.Args); with Optional it may take none.
+	Variadic bool
 	// Normalize, optional, rewrites the value before it is checked (and
 	// seen by the run function), e.g. lower-cases a name.
 	Normalize func(string) string
@@ -143,8 +146,12 @@ type value struct {
 	d time.Duration
 }
 
-// Arg returns a positional argument's value ("" when left out).
+// Arg returns a positional argument's value ("" when left out); the first
+// one of a Variadic argument.
 func (in *Input) Arg(name string) string { return in.vals[name].s }
+
+// Args returns every value of a Variadic argument, in the order given.
+func (in *Input) Args(name string) []string { return slices.Clone(in.vals[name].l) }
 
 // Duration returns a Duration argument's or flag's value.
 func (in *Input) Duration(name string) time.Duration { return in.vals[name].d }

@@ -28,7 +28,7 @@ func (r *Registry[R]) Doc() string {
 // replaced by Doc. The markers must be there, once each and in order, so
 // a document cannot silently lose its tables.
 func (r *Registry[R]) SpliceDoc(doc string) (string, error) {
-	begin, end := fmt.Sprintf(docBegin, r.trigger), fmt.Sprintf(docEnd, r.trigger)
+	begin, end := fmt.Sprintf(docBegin, r.docName()), fmt.Sprintf(docEnd, r.docName())
 	if strings.Count(doc, begin) != 1 || strings.Count(doc, end) != 1 {
 		return "", fmt.Errorf("want one %q and one %q", begin, end)
 	}

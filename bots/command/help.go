@@ -12,17 +12,22 @@ const maxListed = 2
 // ArgsSynopsis is what follows the command's name in its synopsis:
 // "NAME DURATION", "NAME [flags]".
 func (r *Registry[R]) ArgsSynopsis(s *Spec[R]) string {
-	return strings.TrimPrefix(r.Synopsis(s), r.trigger+" "+s.Name+" ")
+	return strings.TrimPrefix(r.Synopsis(s), r.title(s)+" ")
 }
 
 // Synopsis is a command's one-line usage: "/env extend DURATION",
 // "/cloud create NAME [flags]".
 func (r *Registry[R]) Synopsis(s *Spec[R]) string {
-	parts := []string{r.trigger, s.Name}
+	parts := []string{r.title(s)}
 	for _, a := range s.Args {
-		if a.Optional {
+		switch {
+		case a.Variadic && a.Optional:
+			parts = append(parts, "["+a.Name+"...]")
+		case a.Variadic:
+			parts = append(parts, a.Name, "["+a.Name+"...]")
+		case a.Optional:
 			parts = append(parts, "["+a.Name+"]")
-		} else {
+		default:
 			parts = append(parts, a.Name)
 		}
 	}
@@ -98,7 +103,11 @@ func (r *Registry[R]) Usage(name string) string {
 		}
 	}
 	if len(s.Aliases) > 0 {
-		fmt.Fprintf(&b, "\n\nAlso `%s %s`.", r.trigger, strings.Join(s.Aliases, "`, `"+r.trigger+" "))
+		prefix := strings.TrimSpace(r.trigger + " ")
+		if prefix != "" {
+			prefix += " "
+		}
+		fmt.Fprintf(&b, "\n\nAlso `%s%s`.", prefix, strings.Join(s.Aliases, "`, `"+prefix))
 	}
 	if s.Permission != "" {
 		fmt.Fprintf(&b, "\n\nWho may run it: %s.", s.Permission)
@@ -114,7 +123,7 @@ func (r *Registry[R]) Overview() string {
 		fmt.Fprintf(&b, "\n- `%s`: %s", r.Synopsis(s), s.Summary)
 	}
 	if h, ok := r.byName[r.opts.Help]; ok {
-		fmt.Fprintf(&b, "\n\nRun `%s %s SUBCOMMAND` for a subcommand's arguments and flags.", r.trigger, h.Name)
+		fmt.Fprintf(&b, "\n\nRun `%s SUBCOMMAND` for a subcommand's arguments and flags.", r.title(h))
 	}
 	if r.opts.Footer != "" {
 		b.WriteString(" " + r.opts.Footer)

@@ -21,6 +21,9 @@ type Options struct {
 	EmptyIsHelp bool
 	// Footer ends the overview, e.g. how to quote values.
 	Footer string
+	// Name names the registry in the docs' markers when it has no trigger
+	// (default: the trigger).
+	Name string
 }
 
 // MaxText bounds a command line; a command is one line a person types, and
@@ -37,7 +40,8 @@ type Registry[R any] struct {
 }
 
 // New returns an empty registry for trigger, the word the commands follow
-// ("/cloud", "/env").
+// ("/cloud", "/env"). With an empty trigger each command is a word of its
+// own, named with its slash ("/update-branch"), as Prow's plugins are.
 func New[R any](trigger string, opts Options) *Registry[R] {
 	return &Registry[R]{trigger: trigger, opts: opts, byName: map[string]*Spec[R]{}}
 }
@@ -57,15 +61,18 @@ func (r *Registry[R]) Add(s Spec[R]) {
 			panic(fmt.Sprintf("command: %s: names are lower case", n))
 		}
 		if _, dup := r.byName[n]; dup {
-			panic(fmt.Sprintf("command: %s %s registered twice", r.trigger, n))
+			panic(fmt.Sprintf("command: %s registered twice", strings.TrimSpace(r.trigger+" "+n)))
 		}
 	}
 	for i, a := range s.Args {
+		if a.Variadic && i != len(s.Args)-1 {
+			panic(fmt.Sprintf("command: %s: only the last argument may be variadic", r.title(&s)))
+		}
 		if !a.Optional && i > 0 && s.Args[i-1].Optional {
-			panic(fmt.Sprintf("command: %s %s: required argument %s after an optional one", r.trigger, s.Name, a.Name))
+			panic(fmt.Sprintf("command: %s: required argument %s after an optional one", r.title(&s), a.Name))
 		}
 		if _, clash := s.Flag(a.Name); clash {
-			panic(fmt.Sprintf("command: %s %s: argument and flag both named %s", r.trigger, s.Name, a.Name))
+			panic(fmt.Sprintf("command: %s: argument and flag both named %s", r.title(&s), a.Name))
 		}
 	}
 	sp := &s
@@ -73,6 +80,19 @@ func (r *Registry[R]) Add(s Spec[R]) {
 	for _, n := range append([]string{s.Name}, s.Aliases...) {
 		r.byName[n] = sp
 	}
+}
+
+// title is how people type a command: "/cloud create", "/update-branch".
+func (r *Registry[R]) title(s *Spec[R]) string {
+	return strings.TrimSpace(r.trigger + " " + s.Name)
+}
+
+// docName names the registry in the docs' markers.
+func (r *Registry[R]) docName() string {
+	if r.opts.Name != "" {
+		return r.opts.Name
+	}
+	return r.trigger
 }
 
 // Specs returns the commands in help order.
@@ -198,7 +218,7 @@ func (r *Registry[R]) parse(s *Spec[R], words []string) (*Input, error) {
 
 // fail is a problem with a command's arguments or flags.
 func (r *Registry[R]) fail(s *Spec[R], err error) error {
-	return &Error{Command: r.trigger + " " + s.Name, Problem: sentence(err.Error()), Usage: r.Usage(s.Name)}
+	return &Error{Command: r.title(s), Problem: sentence(err.Error()), Usage: r.Usage(s.Name)}
 }
 
 // store checks one flag's value and records it on the input.
@@ -266,11 +286,12 @@ func (r *Registry[R]) positional(s *Spec[R], in *Input, rest []string) error {
 		}
 		return fmt.Errorf("missing %s", strings.Join(missing, " and "))
 	}
-	if len(rest) > len(s.Args) {
+	variadic := len(s.Args) > 0 && s.Args[len(s.Args)-1].Variadic
+	if len(rest) > len(s.Args) && !variadic {
 		return fmt.Errorf("unexpected argument %q", rest[len(s.Args)])
 	}
 	for i, v := range rest {
-		a := s.Args[i]
+		a := s.Args[min(i, len(s.Args)-1)]
 		if a.Normalize != nil {
 			v = a.Normalize(v)
 		}
@@ -293,6 +314,17 @@ func (r *Registry[R]) positional(s *Spec[R], in *Input, rest []string) error {
 			if err := a.Check(v); err != nil {
 				return err
 			}
+		}
+		if a.Variadic {
+			prev := in.vals[a.Name]
+			val.l = append(prev.l, v)
+			if len(prev.l) > 0 {
+				val.s = prev.s
+			} else {
+				val.s = v
+			}
+			in.vals[a.Name] = val
+			continue
 		}
 		val.s = v
 		in.vals[a.Name] = val
