@@ -44,7 +44,7 @@ type Automation struct {
 	log *slog.Logger
 	now func() time.Time
 
-	commands []*command
+	commands *commands
 	cla      *cla
 	update   *updateBranch
 	cherry   *cherryPick

@@ -24,7 +24,7 @@ func TestUpdateBranch(t *testing.T) {
 		t.Fatalf("reader: %q", r.lastComment(1))
 	}
 	r.send("issue_comment", comment(t, 1, "maintainer", "/update-branch now"))
-	if !strings.Contains(r.lastComment(1), "takes no arguments") {
+	if !strings.Contains(r.lastComment(1), "Unexpected argument \"now\"") {
 		t.Fatalf("bad arguments: %q", r.lastComment(1))
 	}
 	r.send("issue_comment", comment(t, 7, "maintainer", "/update-branch").onIssue())
