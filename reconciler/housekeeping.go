@@ -132,11 +132,10 @@ func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*House
 	}
 	var notices []Transition
 	notice := func(action HousekeepingAction, at *metav1.Time, notified **metav1.Time, verb, why string) {
-		if at == nil || at.Sub(now) > pol.ExpiryNotice || (*notified != nil && (*notified).Equal(at)) {
+		// Recorded in the status, so a restart does not send it again.
+		if !noticeDue(at, notified, now, pol.ExpiryNotice) {
 			return
 		}
-		// Recorded in the status, so a restart does not send it again.
-		*notified = at.DeepCopy()
 		notices = append(notices, Transition{Kind: TransitionExpiring, Name: d.Name, Environment: withStatus(d, st),
 			Reason: "Expiring", Message: "will be " + verb + " at " + at.UTC().Format(time.RFC3339) + ": " + why,
 			Deadline: at.Time, DeadlineAction: action})

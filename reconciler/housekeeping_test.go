@@ -199,3 +199,45 @@ func TestHibernationNoticeOncePerDeadline(t *testing.T) {
 		t.Errorf("notices for the new deadline %s: %+v", next, n)
 	}
 }
+
+// A deadline that moves a little within the notice window (activity every
+// few seconds) is announced once, not once per move; one that moves earlier
+// is announced again.
+func TestExpiryNoticeOnceWhileTheDeadlineMoves(t *testing.T) {
+	h := newHarness(t)
+	activity := NewActivity()
+	r := h.reconciler(func(c *Config) { c.Activity = activity })
+	h.put(env("chatty"))
+	h.pass(r)
+	h.settle()
+	h.pass(r)
+	h.notes.take()
+	deadline := h.readStatus("chatty").Status.HibernateAt.Time
+
+	// Into the notice window, then activity two and six seconds apart
+	// moves the deadline on each pass.
+	h.clock.Advance(deadline.Sub(h.clock.Now()) - time.Hour)
+	last := deadline.Add(-7 * 24 * time.Hour)
+	var deadlines []time.Time
+	for _, moved := range []time.Duration{0, 2 * time.Second, 8 * time.Second} {
+		h.clock.Advance(2 * time.Second)
+		activity.RecordActivity(h.ctx, "chatty", last.Add(moved), "post")
+		h.pass(r)
+		deadlines = append(deadlines, h.readStatus("chatty").Status.HibernateAt.Time)
+	}
+	if deadlines[0].Equal(deadlines[2]) {
+		t.Fatalf("the deadline did not move: %v", deadlines)
+	}
+	if n := expiring(h.notes.take()); len(n) != 1 {
+		t.Fatalf("%d notices while the deadline moved %v, want 1: %+v", len(n), deadlines, n)
+	}
+
+	// A shorter idle period moves the deadline earlier: announced again.
+	h.put(env("chatty", func(e *envs.Environment) {
+		e.Spec.Lifecycle.HibernateAfterIdle = &envs.Duration{Duration: 7*24*time.Hour - 30*time.Minute}
+	}))
+	h.pass(r)
+	if n := expiring(h.notes.take()); len(n) != 1 || !n[0].Deadline.Before(deadlines[2]) {
+		t.Fatalf("notices after the deadline moved earlier: %+v", n)
+	}
+}
