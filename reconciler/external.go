@@ -26,6 +26,9 @@ type observed struct {
 	// byEnv holds the owned installations that carry an environment
 	// identity and are not being deleted, by environment name.
 	byEnv map[string][]platform.Installation
+	// pending holds the owned installations of each environment whose
+	// deletion is pending and can still be cancelled (see restore.go).
+	pending map[string][]platform.Installation
 	// untagged counts owned installations without an identity: they are
 	// reported, never changed.
 	untagged int
@@ -35,7 +38,7 @@ type observed struct {
 
 // Observe lists every installation this envwick owns, page by page.
 func (x *external) Observe(ctx context.Context) (*observed, error) {
-	o := &observed{byEnv: map[string][]platform.Installation{}}
+	o := &observed{byEnv: map[string][]platform.Installation{}, pending: map[string][]platform.Installation{}}
 	err := x.platform.ListInstallations(ctx, platform.ListFilter{OwnerID: x.owner.OwnerID, GroupID: x.owner.GroupID},
 		func(page []platform.Installation) error {
 			o.pages++
@@ -47,6 +50,9 @@ func (x *external) Observe(ctx context.Context) (*observed, error) {
 				name := environmentOf(inst)
 				if name == "" {
 					o.untagged++
+					continue
+				}
+				if o.addPending(name, inst) {
 					continue
 				}
 				o.byEnv[name] = append(o.byEnv[name], *inst)
@@ -66,7 +72,7 @@ func (x *external) Observe(ctx context.Context) (*observed, error) {
 // environments are not listed; a full Observe follows within the runner's
 // interval.
 func (x *external) ObserveSome(ctx context.Context, names map[string]bool, status map[string]*Status) (*observed, error) {
-	o := &observed{byEnv: map[string][]platform.Installation{}}
+	o := &observed{byEnv: map[string][]platform.Installation{}, pending: map[string][]platform.Installation{}}
 	for name := range names {
 		seen := map[string]bool{}
 		gen := 1
@@ -85,6 +91,8 @@ func (x *external) ObserveSome(ctx context.Context, names map[string]bool, statu
 				case x.liveOf(inst, name):
 					o.byEnv[name] = append(o.byEnv[name], *inst)
 					seen[inst.ID] = true
+				case x.owner.owns(inst) && environmentOf(inst) == name:
+					o.addPending(name, inst)
 				}
 			}
 		}
@@ -98,6 +106,13 @@ func (x *external) ObserveSome(ctx context.Context, names map[string]bool, statu
 				seen[inst.ID] = true
 			}
 		}
+		if len(o.byEnv[name]) == 0 && len(o.pending[name]) == 0 {
+			// A revert of the commit that removed the environment: its
+			// status is gone with it, so look for a pending deletion.
+			if err := x.findPending(ctx, name, o); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return o, nil
 }
@@ -105,7 +120,7 @@ func (x *external) ObserveSome(ctx context.Context, names map[string]bool, statu
 // liveOf reports whether inst is an owned installation of env that is not
 // being deleted.
 func (x *external) liveOf(inst *platform.Installation, env string) bool {
-	return x.owner.owns(inst) && environmentOf(inst) == env && inst.Phase != platform.PhaseDeleting
+	return x.owner.owns(inst) && environmentOf(inst) == env && !inst.Phase.Gone()
 }
 
 // lookup finds the live installation of env by name, for a create that may

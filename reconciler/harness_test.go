@@ -18,7 +18,6 @@ import (
 
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
-	"github.com/envwick/envwick/reconciler/platform"
 	"github.com/envwick/envwick/reconciler/platform/provisioner"
 	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
@@ -206,7 +205,7 @@ func (h *harness) owned() []*provisioner.Installation {
 	}
 	var out []*provisioner.Installation
 	for _, in := range all {
-		if provisioner.Classify(in.State) != platform.PhaseDeleting {
+		if !provisioner.Classify(in.State).Gone() {
 			out = append(out, in)
 		}
 	}

@@ -22,6 +22,9 @@ const (
 	ActionWakeUp    Action = "wake-up"
 	ActionDelete    Action = "delete"
 	ActionAdopt     Action = "adopt"
+	// ActionRestore cancels the pending deletion of the environment's
+	// last installation and adopts it (see restore.go).
+	ActionRestore Action = "restore"
 )
 
 // Changes reports whether the action changes anything (on the platform or in
@@ -130,8 +133,10 @@ type planInput struct {
 	// actual holds the owned installations that carry an environment
 	// identity, not yet deleted, by environment name.
 	actual map[string][]platform.Installation
-	status map[string]*Status
-	guard  GuardPolicy
+	// pending holds those whose deletion can still be cancelled.
+	pending map[string][]platform.Installation
+	status  map[string]*Status
+	guard   GuardPolicy
 	// owned, when positive, is the number of owned installations (for the
 	// guard) when actual holds only some of them.
 	owned int
@@ -167,7 +172,7 @@ func plan(in planInput) *Plan {
 		for i := range extra {
 			p.Items = append(p.Items, deleteItem(name, extra[i], "duplicate installation of this environment"))
 		}
-		p.Items = append(p.Items, planOne(d, keep, st))
+		p.Items = append(p.Items, restoreInstead(planOne(d, keep, st), in.pending[name]))
 	}
 	applyGuard(p, in.guard)
 	return p

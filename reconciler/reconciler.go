@@ -210,7 +210,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 	}
 
 	// 3. Plan.
-	in := planInput{commit: commit, desired: desired, actual: actual.byEnv, status: r.status, guard: guard}
+	in := planInput{commit: commit, desired: desired, actual: actual.byEnv, pending: actual.pending, status: r.status, guard: guard}
 	if scope != nil {
 		in.desired, in.owned = subset(desired, scope), r.lastOwned
 	}
@@ -440,6 +440,8 @@ func (r *Reconciler) applyOne(ctx context.Context, it *Item, d *Desired) outcome
 		o.inst, o.err = r.ext.WakeUp(ctx, it.Installation.ID)
 	case ActionDelete:
 		o.err = r.ext.Delete(ctx, it.Installation.ID)
+	case ActionRestore:
+		o.inst, o.err = r.ext.Restore(ctx, it.Installation.ID)
 	}
 	return o
 }

@@ -34,6 +34,19 @@ type Platform interface {
 	Classify(state string) Phase
 }
 
+// DeletionCanceler is an optional capability of a Platform that keeps a
+// deleted installation, with its data, for a window (PhaseDeletionPending)
+// before deleting it for good. Within the window the reconciler cancels the
+// deletion of an environment that comes back (a revert of the commit that
+// removed it) and adopts the same installation instead of creating a new,
+// empty one.
+type DeletionCanceler interface {
+	// CancelDeletion takes back the pending deletion of an installation in
+	// PhaseDeletionPending and returns it (busy until the platform has
+	// restored it). ErrNotFound when it is unknown.
+	CancelDeletion(ctx context.Context, id string) (*Installation, error)
+}
+
 // Errors a Platform reports, wrapped with the server's message.
 var (
 	ErrNotFound = errors.New("not found")
@@ -135,6 +148,10 @@ const (
 	PhaseFailed Phase = "Failed"
 	// PhaseDeleting: on its way out, or gone.
 	PhaseDeleting Phase = "Deleting"
+	// PhaseDeletionPending: deleted, but kept by the platform for a while
+	// with its data; a DeletionCanceler can still take the deletion back.
+	// Only providers that implement DeletionCanceler report it.
+	PhaseDeletionPending Phase = "DeletionPending"
 )
 
 // Busy reports whether the platform is working on the installation, so the
@@ -142,11 +159,15 @@ const (
 // the safe answer to a state that may be new.
 func (p Phase) Busy() bool {
 	switch p {
-	case PhaseStable, PhaseHibernated, PhaseUpdateFailed, PhaseFailed, PhaseDeleting:
+	case PhaseStable, PhaseHibernated, PhaseUpdateFailed, PhaseFailed, PhaseDeleting, PhaseDeletionPending:
 		return false
 	}
 	return true
 }
+
+// Gone reports whether the installation is deleted or on its way out, so it
+// backs no environment (a pending deletion may still be cancelled).
+func (p Phase) Gone() bool { return p == PhaseDeleting || p == PhaseDeletionPending }
 
 // Failed reports whether the installation is in a failed phase.
 func (p Phase) Failed() bool { return p == PhaseFailed || p == PhaseUpdateFailed }

@@ -30,6 +30,12 @@ const (
 	StateFailed      = "broken"
 	StateDeleting    = "deleting"
 	StateDeleted     = "gone"
+	// StateBinned is a deleted installation kept for the pending window:
+	// DeleteInstallation of a running or asleep installation puts it there
+	// (when PendingDeletion is set), CancelDeletion takes it back
+	// (StateRestoring, then running or asleep), and Purge deletes it.
+	StateBinned    = "binned"
+	StateRestoring = "restoring"
 )
 
 // settled is the state each busy state ends in.
@@ -50,9 +56,17 @@ type Platform struct {
 	FailCreates bool
 	// Now is the clock for creation times (default time.Now).
 	Now func() time.Time
+	// PendingDeletion keeps deleted running or asleep installations in
+	// StateBinned until Purge, as a platform with a deletion window does.
+	PendingDeletion bool
+	// restoreTo is the state a binned installation returns to.
+	restoreTo map[string]string
 }
 
-var _ platform.Platform = (*Platform)(nil)
+var (
+	_ platform.Platform         = (*Platform)(nil)
+	_ platform.DeletionCanceler = (*Platform)(nil)
+)
 
 // Classify maps the fake's states to envwick's phases.
 func (p *Platform) Classify(state string) platform.Phase {
@@ -73,6 +87,8 @@ func (p *Platform) Classify(state string) platform.Phase {
 		return platform.PhaseFailed
 	case StateDeleting, StateDeleted:
 		return platform.PhaseDeleting
+	case StateBinned:
+		return platform.PhaseDeletionPending
 	}
 	return platform.PhaseWorking
 }
@@ -83,6 +99,9 @@ func (p *Platform) Settle() {
 	defer p.mu.Unlock()
 	for _, in := range p.insts {
 		next, ok := settled[in.State]
+		if in.State == StateRestoring {
+			next, ok = p.restoreTo[in.ID], true
+		}
 		if !ok {
 			continue
 		}
@@ -219,10 +238,40 @@ func (p *Platform) DeleteInstallation(_ context.Context, id string) error {
 	if !ok {
 		return fmt.Errorf("installation %s: %w", id, platform.ErrNotFound)
 	}
-	if in.State != StateDeleting && in.State != StateDeleted {
+	switch in.State {
+	case StateDeleting, StateDeleted, StateBinned:
+	case StateRunning, StateHibernated:
+		if p.PendingDeletion {
+			if p.restoreTo == nil {
+				p.restoreTo = map[string]string{}
+			}
+			p.restoreTo[in.ID] = in.State
+			p.setState(in, StateBinned)
+			break
+		}
+		fallthrough
+	default:
 		p.setState(in, StateDeleting)
 	}
 	return nil
+}
+
+// CancelDeletion takes a binned installation back; it is running (or
+// asleep) again at the next Settle.
+func (p *Platform) CancelDeletion(_ context.Context, id string) (*platform.Installation, error) {
+	return p.change(id, []string{StateBinned}, StateRestoring, nil)
+}
+
+// Purge ends the pending window of every binned installation: they are
+// deleted for good.
+func (p *Platform) Purge() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, in := range p.insts {
+		if in.State == StateBinned {
+			p.setState(in, StateDeleted)
+		}
+	}
 }
 
 // change moves an installation from one of the states in from to state,

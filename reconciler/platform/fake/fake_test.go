@@ -9,7 +9,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	p := &fake.Platform{}
+	p := &fake.Platform{PendingDeletion: true}
 	platformtest.Run(t, platformtest.Target{
 		Platform: p,
 		OwnerID:  "envwick",

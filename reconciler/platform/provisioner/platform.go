@@ -21,7 +21,10 @@ type Platform struct {
 	PageSize int
 }
 
-var _ platform.Platform = (*Platform)(nil)
+var (
+	_ platform.Platform         = (*Platform)(nil)
+	_ platform.DeletionCanceler = (*Platform)(nil)
+)
 
 // ListInstallations pages through installations.
 func (p *Platform) ListInstallations(ctx context.Context, f platform.ListFilter, fn func([]platform.Installation) error) error {
@@ -98,6 +101,18 @@ func (p *Platform) DeleteInstallation(ctx context.Context, id string) error {
 	return mapErr(err, false)
 }
 
+// CancelDeletion takes back a pending deletion. An installation still
+// being moved to deletion-pending (deletion-pending-requested or
+// -in-progress) cannot be cancelled yet: the error says so, and the
+// reconciler tries again after a backoff.
+func (p *Platform) CancelDeletion(ctx context.Context, id string) (*platform.Installation, error) {
+	if err := p.Client.CancelInstallationDeletion(ctx, id); err != nil {
+		return nil, mapErr(err, false)
+	}
+	in, err := p.Client.GetInstallation(ctx, id)
+	return wrap(in, err, false)
+}
+
 func wrap(in *Installation, err error, create bool) (*platform.Installation, error) {
 	if err != nil {
 		return nil, mapErr(err, create)
@@ -169,8 +184,10 @@ func Classify(state string) platform.Phase {
 	case StateCreationFailed, StateDeletionFailed, StateCreationNoCompatibleClusters,
 		StateDBRestorationFailed, StateDBMigrationFailed:
 		return platform.PhaseFailed
-	case StateDeleted, StateDeletionPendingRequested, StateDeletionPendingInProgress, StateDeletionPending,
-		StateDeletionRequested, StateDeletionInProgress, StateDeletionFinalCleanup:
+	case StateDeletionPendingRequested, StateDeletionPendingInProgress, StateDeletionPending:
+		// Kept for the pending window: CancelDeletion can still save it.
+		return platform.PhaseDeletionPending
+	case StateDeleted, StateDeletionRequested, StateDeletionInProgress, StateDeletionFinalCleanup:
 		return platform.PhaseDeleting
 	}
 	return platform.PhaseWorking

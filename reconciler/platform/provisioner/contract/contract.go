@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envwick/envwick/reconciler/platform"
 	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
@@ -66,6 +67,7 @@ func Run(t *testing.T, target Target) {
 		{"HibernateAndWakeUp", s.hibernateAndWakeUp},
 		{"Delete", s.delete},
 		{"DeletionPendingAndCancel", s.deletionPendingAndCancel},
+		{"RestoreThroughThePlatform", s.restoreThroughThePlatform},
 		{"NameConflict", s.nameConflict},
 		{"InvalidTransitions", s.invalidTransitions},
 		{"BadInput", s.badInput},
@@ -476,6 +478,35 @@ func (s *suite) deletionPendingAndCancel(t *testing.T) {
 	if _, err := s.Client.HibernateInstallation(ctx, in.ID); err != nil {
 		t.Errorf("a rescued installation works again: %v", err)
 	}
+}
+
+// restoreThroughThePlatform is what the reconciler does when a removed
+// environment comes back: the provider reports the pending deletion as
+// DeletionPending, refuses a cancel until the deletion is pending, then
+// hands back the same installation, no longer gone.
+func (s *suite) restoreThroughThePlatform(t *testing.T) {
+	ctx := t.Context()
+	p := &provisioner.Platform{Client: s.Client, Domain: s.Domain}
+	in := s.stable(t, "restore")
+	if err := p.DeleteInstallation(ctx, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.GetInstallation(ctx, in.ID)
+	if err != nil || got.Phase != platform.PhaseDeletionPending {
+		t.Fatalf("after delete: %+v, %v; want phase DeletionPending", got, err)
+	}
+	if _, err := p.CancelDeletion(ctx, in.ID); err == nil {
+		t.Errorf("a cancel in %s was accepted", got.State)
+	}
+	s.Advance(t, in.ID, provisioner.StateDeletionPending)
+	back, err := p.CancelDeletion(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.ID != in.ID || back.Phase.Gone() || back.State != provisioner.StateDeletionCancellationRequested {
+		t.Fatalf("restored: %s in %s (%s), want %s in deletion-cancellation-requested", back.ID, back.State, back.Phase, in.ID)
+	}
+	s.Advance(t, in.ID, provisioner.StateStable)
 }
 
 func (s *suite) nameConflict(t *testing.T) {
