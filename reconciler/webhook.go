@@ -22,11 +22,25 @@ type PushWebhook struct {
 	Logger  *slog.Logger
 }
 
+// maxPushPayload is GitHub's cap on webhook payloads.
+const maxPushPayload = 25 << 20
+
 func (h *PushWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	// Refused before the body is read: an unsigned request costs nothing,
+	// and a signed one is read up to GitHub's own cap on payloads.
+	if r.Header.Get(github.SHA256SignatureHeader) == "" && r.Header.Get(github.SHA1SignatureHeader) == "" {
+		http.Error(w, "missing signature: webhooks must be signed", http.StatusUnauthorized)
+		return
+	}
+	if r.ContentLength > maxPushPayload {
+		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxPushPayload)
 	payload, err := github.ValidatePayload(r, h.Secret)
 	if err != nil {
 		http.Error(w, "invalid signature", http.StatusUnauthorized)

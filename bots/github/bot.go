@@ -216,6 +216,17 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "webhooks are POSTed", http.StatusMethodNotAllowed)
 		return
 	}
+	// Refused before a byte of the body is read: an unsigned request, or
+	// one declaring more than the cap.
+	sig := r.Header.Get(gh.SHA256SignatureHeader)
+	if sig == "" {
+		http.Error(w, "missing "+gh.SHA256SignatureHeader+": webhooks must be signed with HMAC-SHA256", http.StatusUnauthorized)
+		return
+	}
+	if r.ContentLength > b.cfg.MaxPayload {
+		http.Error(w, fmt.Sprintf("payload larger than %d bytes", b.cfg.MaxPayload), http.StatusRequestEntityTooLarge)
+		return
+	}
 	buf := b.buffers.Get().(*bytes.Buffer)
 	defer b.putBuffer(buf)
 	if r.ContentLength > 0 {
@@ -230,11 +241,6 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.Error(w, "reading payload", http.StatusBadRequest)
-		return
-	}
-	sig := r.Header.Get(gh.SHA256SignatureHeader)
-	if sig == "" {
-		http.Error(w, "missing "+gh.SHA256SignatureHeader+": webhooks must be signed with HMAC-SHA256", http.StatusUnauthorized)
 		return
 	}
 	payload, err := b.verify(r.Header.Get("Content-Type"), body, sig)

@@ -81,6 +81,9 @@ func runDev(ctx context.Context, cfg *systemConfig, seed string, out, logOut io.
 	if cfg.ProvisionerURL == "" {
 		cfg.ProvisionerURL = simURL
 	}
+	if err := ensureDevWebhookToken(cfg); err != nil {
+		return err
+	}
 	return runSystem(ctx, cfg, logOut, "dev", func(sys *System, url string) {
 		if err := sys.registerProvisionerWebhook(ctx, url); err != nil {
 			sys.Logger.Warn("registering the provisioner webhook failed; periodic passes still follow the simulator", "error", err)

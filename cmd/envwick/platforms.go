@@ -113,6 +113,6 @@ func provisionerAt(c *systemConfig, s *System, url string) (platform.Platform, f
 // (the provisioner's webhooks): envwick serves its handler at
 // /webhooks/provisioner and registers that URL with it.
 type webhookPlatform interface {
-	RegisterWebhook(ctx context.Context, ownerID, url string) error
-	WebhookHandler(trigger interface{ Trigger(reason string) }, log *slog.Logger) http.Handler
+	RegisterWebhook(ctx context.Context, ownerID, url, token string) error
+	WebhookHandler(trigger interface{ Trigger(reason string) }, log *slog.Logger, token string) http.Handler
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,8 +63,9 @@ type systemConfig struct {
 	Listen   string
 	Interval time.Duration
 	// PublicURL is where the provisioner reaches this envwick's webhooks.
-	PublicURL         string
-	WebhookSecretFile string
+	PublicURL                   string
+	WebhookSecretFile           string
+	ProvisionerWebhookTokenFile string
 
 	LogFormat string
 	LogLevel  string
@@ -211,6 +213,7 @@ func (c *systemConfig) addServeFlags(fs *pflag.FlagSet, listen string) {
 	fs.StringVar(&c.Listen, "listen", envString("listen", listen), "address for metrics, health and webhooks ["+envName("listen")+"]")
 	durationVar(fs, &c.Interval, "interval", envDuration("interval", time.Minute), "time between periodic passes ["+envName("interval")+"]")
 	fs.StringVar(&c.PublicURL, "public-url", envString("public-url", ""), "URL the provisioner reaches this envwick at, to register its webhook ["+envName("public-url")+"]")
+	fs.StringVar(&c.ProvisionerWebhookTokenFile, "provisioner-webhook-token-file", envString("provisioner-webhook-token-file", ""), "file holding the token the provisioner's webhooks must carry (or set ENVWICK_PROVISIONER_WEBHOOK_TOKEN); without one /webhooks/provisioner is off ["+envName("provisioner-webhook-token-file")+"]")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", envString("webhook-secret-file", ""), "file holding the GitHub push webhook secret (or set ENVWICK_WEBHOOK_SECRET) ["+envName("webhook-secret-file")+"]")
 }
 
@@ -401,17 +404,21 @@ func (s *System) Run(ctx context.Context, addr string) (string, func() error, er
 		Commits:    s.Repo.Subscribe(ctx),
 		Logger:     s.Logger.With("component", "runner"),
 	}
-	s.Mux.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
-	s.Mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	s.Mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	s.Mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.Runner.Ready() {
 			http.Error(w, "no pass has completed yet: "+s.Runner.LastError(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	if wp, ok := s.Platform.(webhookPlatform); ok {
-		s.Mux.Handle("/webhooks/provisioner", wp.WebhookHandler(s.Runner, s.Logger))
+	hookToken, err := s.Config.provisionerWebhookToken()
+	if err != nil {
+		return "", nil, err
+	}
+	if wp, ok := s.Platform.(webhookPlatform); ok && hookToken != "" {
+		s.Mux.Handle("/webhooks/provisioner", wp.WebhookHandler(s.Runner, s.Logger, hookToken))
 	}
 	hookSecret, err := secret("ENVWICK_WEBHOOK_SECRET", s.Config.WebhookSecretFile)
 	if err != nil {
@@ -420,7 +427,7 @@ func (s *System) Run(ctx context.Context, addr string) (string, func() error, er
 	if hookSecret != "" {
 		s.Mux.Handle("/webhooks/github", &reconciler.PushWebhook{Secret: []byte(hookSecret), Trigger: s.Runner, Logger: s.Logger})
 	}
-	srv, url, err := listen(addr, s.Mux)
+	srv, url, err := listen(addr, boundBodies(s.Mux, maxRequestBody))
 	if err != nil {
 		return "", nil, err
 	}
@@ -444,7 +451,11 @@ func (s *System) registerProvisionerWebhook(ctx context.Context, publicURL strin
 	if !ok {
 		return nil
 	}
-	return r.RegisterWebhook(ctx, s.Config.OwnerID, strings.TrimSuffix(publicURL, "/")+"/webhooks/provisioner")
+	token, err := s.Config.provisionerWebhookToken()
+	if err != nil || token == "" {
+		return cmp.Or(err, errors.New("no provisioner webhook token configured (--provisioner-webhook-token-file)"))
+	}
+	return r.RegisterWebhook(ctx, s.Config.OwnerID, strings.TrimSuffix(publicURL, "/")+"/webhooks/provisioner", token)
 }
 
 // runSystem builds the system, serves and runs it until ctx ends. started

@@ -194,9 +194,10 @@ func Classify(state string) platform.Phase {
 }
 
 // RegisterWebhook points the provisioner's state-change webhooks of
-// ownerID at url, replacing earlier registrations of the owner that end
-// the same way (an earlier address of this envwick).
-func (p *Platform) RegisterWebhook(ctx context.Context, ownerID, url string) error {
+// ownerID at url, sending token in WebhookTokenHeader, and replaces earlier
+// registrations of the owner that end the same way (an earlier address of
+// this envwick, or an earlier token).
+func (p *Platform) RegisterWebhook(ctx context.Context, ownerID, url, token string) error {
 	hooks, err := p.Client.ListWebhooks(ctx, ownerID, false)
 	if err != nil {
 		return fmt.Errorf("listing webhooks: %w", err)
@@ -208,7 +209,8 @@ func (p *Platform) RegisterWebhook(ctx context.Context, ownerID, url string) err
 			}
 		}
 	}
-	if _, err := p.Client.CreateWebhook(ctx, CreateWebhookRequest{OwnerID: ownerID, URL: url}); err != nil {
+	hdr := []WebhookHeader{{Key: WebhookTokenHeader, Value: &token}}
+	if _, err := p.Client.CreateWebhook(ctx, CreateWebhookRequest{OwnerID: ownerID, URL: url, Headers: hdr}); err != nil {
 		return fmt.Errorf("creating webhook: %w", err)
 	}
 	return nil

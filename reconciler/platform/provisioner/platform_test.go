@@ -13,19 +13,7 @@ import (
 // client talking to the simulator over HTTP, the wire API the real
 // provisioner speaks.
 func TestPlatformConformance(t *testing.T) {
-	sim, err := provisionersim.New(provisionersim.Options{Timing: &provisionersim.Timing{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := provisioner.New(provisioner.Options{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := simClient(t)
 	platformtest.Run(t, platformtest.Target{
 		Platform: &provisioner.Platform{Client: client, Domain: "conformance.test"},
 		OwnerID:  "envwick",
@@ -57,4 +45,24 @@ func TestClassifyKnowsEveryState(t *testing.T) {
 			t.Errorf("state %s is %s, listed here as Working", s, got)
 		}
 	}
+}
+
+// simClient starts a simulator with instant phases on loopback and returns
+// a client of it.
+func simClient(t *testing.T) *provisioner.Client {
+	t.Helper()
+	sim, err := provisionersim.New(provisionersim.Options{Timing: &provisionersim.Timing{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := provisioner.New(provisioner.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
 }

@@ -2,11 +2,16 @@ package provisioner_test
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/envwick/envwick/reconciler/platform"
 	"github.com/envwick/envwick/reconciler/platform/provisioner"
 )
 
@@ -21,15 +26,27 @@ func (t *triggers) Trigger(reason string) {
 	t.mu.Unlock()
 }
 
+func (t *triggers) list() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.reasons...)
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+const installationEvent = `{"event_id":"e1","id":"inst1","type":"installation","new_state":"stable","old_state":"creation-final-tasks"}`
+
 func TestProvisionerWebhookTriggers(t *testing.T) {
 	tr := &triggers{}
-	srv := httptest.NewServer(&provisioner.WebhookReceiver{Trigger: tr})
+	srv := httptest.NewServer(&provisioner.WebhookReceiver{Trigger: tr, Logger: quiet(), Token: "s3cret"})
 	defer srv.Close()
 	for _, body := range []string{
-		`{"event_id":"e1","id":"inst1","type":"installation","new_state":"stable","old_state":"creation-final-tasks"}`,
+		installationEvent,
 		`{"event_id":"e2","id":"c1","type":"cluster","new_state":"stable","old_state":"provisioning"}`,
 	} {
-		resp, err := http.Post(srv.URL, "application/json", bytes.NewReader([]byte(body)))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set(provisioner.WebhookTokenHeader, "s3cret")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +55,67 @@ func TestProvisionerWebhookTriggers(t *testing.T) {
 			t.Errorf("status %d", resp.StatusCode)
 		}
 	}
-	if len(tr.reasons) != 1 || tr.reasons[0] != "installation inst1 creation-final-tasks -> stable" {
-		t.Errorf("triggers %v", tr.reasons)
+	if got := tr.list(); len(got) != 1 || got[0] != "installation inst1 creation-final-tasks -> stable" {
+		t.Errorf("triggers %v", got)
+	}
+}
+
+// Without the configured token nothing is triggered, and a receiver with
+// no token configured refuses everyone.
+func TestProvisionerWebhookNeedsTheToken(t *testing.T) {
+	for _, tc := range []struct {
+		name, configured, sent string
+		want                   int
+	}{
+		{"no token sent", "s3cret", "", http.StatusUnauthorized},
+		{"wrong token", "s3cret", "s3cre", http.StatusUnauthorized},
+		{"none configured", "", "", http.StatusUnauthorized},
+		{"too large", "s3cret", "s3cret", http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &triggers{}
+			srv := httptest.NewServer(&provisioner.WebhookReceiver{Trigger: tr, Logger: quiet(), Token: tc.configured})
+			defer srv.Close()
+			body := []byte(installationEvent)
+			if tc.want == http.StatusRequestEntityTooLarge {
+				body = append(body, bytes.Repeat([]byte(" "), 1<<20)...)
+			}
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))
+			if tc.sent != "" {
+				req.Header.Set(provisioner.WebhookTokenHeader, tc.sent)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want || len(tr.list()) != 0 {
+				t.Errorf("status %d, triggers %v: want %d and none", resp.StatusCode, tr.list(), tc.want)
+			}
+		})
+	}
+}
+
+// RegisterWebhook registers the token as a header, so the provisioner's
+// (here the simulator's) deliveries get through.
+func TestRegisteredWebhookCarriesTheToken(t *testing.T) {
+	client := simClient(t)
+	p := &provisioner.Platform{Client: client, Domain: "hooks.test"}
+	tr := &triggers{}
+	srv := httptest.NewServer(p.WebhookHandler(tr, quiet(), "tok-1"))
+	defer srv.Close()
+	if err := p.RegisterWebhook(t.Context(), "envwick", srv.URL+"/webhooks/provisioner", "tok-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.CreateInstallation(t.Context(), platform.InstallationRequest{Name: "hooked", OwnerID: "envwick", Size: "miniSingleton",
+		Database: provisioner.DatabasePerseus, Filestore: provisioner.FilestoreBifrost, Affinity: provisioner.AffinityMultiTenant}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(tr.list()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no delivery got through with the registered token")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -2,6 +2,7 @@ package provisioner
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,13 +154,24 @@ func (c *Client) ExecInstallation(ctx context.Context, installationID, command s
 	return nil, fmt.Errorf("running %s in installation %s: %w", command, installationID, ErrNoClusterInstallation)
 }
 
+// WebhookTokenHeader carries the token that authenticates the
+// provisioner's webhooks: RegisterWebhook registers it as a custom header
+// of the webhook, and WebhookReceiver refuses a request without it.
+const WebhookTokenHeader = "X-Envwick-Webhook-Token"
+
+// maxWebhookPayload bounds a state-change payload (a few hundred bytes).
+const maxWebhookPayload = 64 << 10
+
 // WebhookReceiver receives the provisioner's state-change webhooks
 // (registered with the provisioner by RegisterWebhook). An
 // installation's state change asks for a pass at once, so status follows
-// the platform without waiting for the next periodic pass.
+// the platform without waiting for the next periodic pass. Every request
+// must carry Token in WebhookTokenHeader (compared in constant time, before
+// the body is read); with no Token every request is refused.
 type WebhookReceiver struct {
 	Trigger interface{ Trigger(reason string) }
 	Logger  *slog.Logger
+	Token   string
 }
 
 func (h *WebhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -167,9 +179,19 @@ func (h *WebhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	got := r.Header.Get(WebhookTokenHeader)
+	if h.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(h.Token)) != 1 {
+		h.Logger.WarnContext(r.Context(), "provisioner webhook refused: missing or wrong token", "remote", r.RemoteAddr)
+		http.Error(w, "missing or wrong "+WebhookTokenHeader, http.StatusUnauthorized)
+		return
+	}
+	if r.ContentLength > maxWebhookPayload {
+		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookPayload))
 	if err != nil {
-		http.Error(w, "reading payload", http.StatusBadRequest)
+		http.Error(w, "reading payload", http.StatusRequestEntityTooLarge)
 		return
 	}
 	var ev WebhookPayload
@@ -184,7 +206,8 @@ func (h *WebhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // WebhookHandler is the receiver of the state-change webhooks that
-// RegisterWebhook points at envwick, asking trigger for a pass on each.
-func (p *Platform) WebhookHandler(trigger interface{ Trigger(reason string) }, log *slog.Logger) http.Handler {
-	return &WebhookReceiver{Trigger: trigger, Logger: log}
+// RegisterWebhook points at envwick, asking trigger for a pass on each
+// request that carries token.
+func (p *Platform) WebhookHandler(trigger interface{ Trigger(reason string) }, log *slog.Logger, token string) http.Handler {
+	return &WebhookReceiver{Trigger: trigger, Logger: log, Token: token}
 }
