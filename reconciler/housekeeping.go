@@ -114,7 +114,7 @@ func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*House
 				since = st.Status.HibernatedAt.Time
 			}
 			consider(since.Add(afterHibernated), "hibernated for "+envs.FormatDuration(afterHibernated)+" without activity")
-		} else {
+		} else if hold := r.usageHold(d.Name, installationID(st)); hold == "" {
 			hibernateAt = lastActivity.Add(idle)
 		}
 	}

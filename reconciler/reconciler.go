@@ -49,6 +49,12 @@ type Config struct {
 	Clock    Clock
 	Notifier Notifier
 	Activity ActivitySource
+	// Usage, when set, reports each installation's own usage: its last
+	// post counts as activity, and an installation it could not ask, or
+	// with more than MaxUsers active users (default 100), is kept from
+	// idle hibernation.
+	Usage    UsageSource
+	MaxUsers int
 	Metrics  Metrics
 }
 
@@ -82,6 +88,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Metrics == nil {
 		c.Metrics = noMetrics{}
+	}
+	if c.MaxUsers <= 0 {
+		c.MaxUsers = 100
+	}
+	if c.Usage != nil {
+		c.Activity = usageActivity{bots: c.Activity, usage: c.Usage}
 	}
 	c.Housekeeping.setDefaults()
 }
