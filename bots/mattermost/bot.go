@@ -50,6 +50,13 @@ type ActivityRecorder interface {
 	RecordActivity(ctx context.Context, name string, at time.Time, what string)
 }
 
+// CredentialKeeper keeps the admin account the bot creates on a new
+// installation, so that the installation can be asked how it is used
+// (reconciler/usage.Credentials). It never reaches git, logs or status.
+type CredentialKeeper interface {
+	KeepAdmin(env, installationID, url, username, password string) error
+}
+
 // Deps are the parts the bot works with. Committer and Environments are
 // required.
 type Deps struct {
@@ -59,6 +66,9 @@ type Deps struct {
 	Status StatusReader
 	// Activity; nil records none.
 	Activity ActivityRecorder
+	// Credentials keeps the admin account created on a ready installation
+	// (for the usage source); nil keeps none.
+	Credentials CredentialKeeper
 	// Chat; nil builds one from Config.ServerURL and Config.BotToken.
 	Chat Chat
 	// HTTPClient calls the Mattermost server, response URLs and new
@@ -76,6 +86,7 @@ type Bot struct {
 	envs     Environments
 	status   StatusReader
 	activity ActivityRecorder
+	creds    CredentialKeeper
 	chat     Chat
 	hc       *http.Client
 	log      *slog.Logger
@@ -100,7 +111,7 @@ func New(cfg Config, d Deps) (*Bot, error) {
 		return nil, errors.New("configuring the Mattermost bot: a committer and an environment reader are required")
 	}
 	b := &Bot{
-		cfg: cfg, commits: d.Committer, envs: d.Environments, status: d.Status, activity: d.Activity,
+		cfg: cfg, commits: d.Committer, envs: d.Environments, status: d.Status, activity: d.Activity, creds: d.Credentials,
 		chat: d.Chat, hc: d.HTTPClient, log: d.Logger, now: d.Now, owners: map[string]string{},
 		commands: newCommands(),
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/envwick/envwick/reconciler"
 )
 
 // credential is an account created on a new installation. It only ever
@@ -112,4 +114,20 @@ func randomString(set string, n int) (string, error) {
 		out[i] = set[k.Int64()]
 	}
 	return string(out), nil
+}
+
+// keepAdmin hands the admin account created on t's installation to the
+// credential keeper, so its usage can be asked; a failure loses only that.
+func (b *Bot) keepAdmin(ctx context.Context, t reconciler.Transition, url string, creds []credential) {
+	if b.creds == nil || t.Environment == nil || t.Environment.Status.Installation == nil {
+		return
+	}
+	for _, c := range creds {
+		if !c.Admin {
+			continue
+		}
+		if err := b.creds.KeepAdmin(t.Name, t.Environment.Status.Installation.ID, url, c.Username, c.Password); err != nil {
+			b.log.WarnContext(ctx, "the installation's admin account was not kept: its usage cannot be asked", "environment", t.Name, "error", err)
+		}
+	}
 }

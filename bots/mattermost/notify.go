@@ -123,6 +123,7 @@ func (b *Bot) readyMessage(ctx context.Context, t reconciler.Transition) string 
 	if err != nil {
 		b.log.InfoContext(ctx, "accounts not created on the installation", "environment", t.Name, "error", err)
 	}
+	b.keepAdmin(ctx, t, url, creds)
 	if len(creds) == 0 {
 		s.WriteString("\nI could not create accounts on it (it may not answer yet, or already have some); on a fresh server the first account you sign up becomes its system admin.")
 		return s.String()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/reconciler"
+	"github.com/envwick/envwick/reconciler/usage"
 )
 
 func timePtr(t time.Time) *metav1.Time { return &metav1.Time{Time: t} }
@@ -43,9 +45,14 @@ var credRE = regexp.MustCompile("- (system admin|user): `([^`]+)` / `([^`]+)`")
 func TestReadyDirectMessageCarriesWorkingCredentials(t *testing.T) {
 	w := newWorld(t, nil)
 	install := newFakeMM(t) // the new installation: no accounts yet
+	kept, err := usage.OpenCredentials(filepath.Join(t.TempDir(), "credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.bot.creds = kept
 	w.run(w.alice, "create app")
 	posts := w.notify(w.transition(reconciler.TransitionReady, "app",
-		envs.EnvironmentStatus{Installation: &envs.InstallationStatus{URL: install.URL()}}))
+		envs.EnvironmentStatus{Installation: &envs.InstallationStatus{ID: "inst-app", URL: install.URL()}}))
 	if len(posts) != 1 {
 		t.Fatalf("%d direct messages, want 1", len(posts))
 	}
@@ -65,6 +72,11 @@ func TestReadyDirectMessageCarriesWorkingCredentials(t *testing.T) {
 		if got := install.isAdmin(c[2]); got != (c[1] == "system admin") {
 			t.Errorf("%s admin = %v", c[2], got)
 		}
+	}
+	// The admin account is kept for the usage source, for this installation.
+	if got, ok := kept.Get("app"); !ok || got.Username != creds[0][2] || got.Password != creds[0][3] ||
+		got.InstallationID != "inst-app" || got.URL != install.URL() {
+		t.Errorf("kept credential %v, %v: want the admin of inst-app", got, ok)
 	}
 	// Credentials stay out of git.
 	for _, c := range creds {

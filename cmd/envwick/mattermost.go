@@ -145,6 +145,7 @@ func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 		Environments: mattermost.StoreEnvironments{Repo: sys.Repo},
 		Status:       mattermost.ReconcilerStatus{R: sys.Reconciler},
 		Activity:     sys.Activity,
+		Credentials:  credentialKeeper(sys),
 		Logger:       log,
 	})
 	if err != nil {

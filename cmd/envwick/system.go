@@ -24,6 +24,7 @@ import (
 	"github.com/envwick/envwick/reconciler"
 	"github.com/envwick/envwick/reconciler/metrics"
 	"github.com/envwick/envwick/reconciler/platform"
+	"github.com/envwick/envwick/reconciler/usage"
 )
 
 // systemConfig is everything the long-lived parts are built from. Every
@@ -69,6 +70,9 @@ type systemConfig struct {
 
 	LogFormat string
 	LogLevel  string
+
+	// Usage configures the usage source (serve and dev only).
+	Usage *usageConfig
 
 	// Attach plugs bots into the system after it is built and before it
 	// runs; each returns a function stopping the bot (nil when it is off).
@@ -210,6 +214,8 @@ func (c *systemConfig) addServeFlags(fs *pflag.FlagSet, listen string) {
 	dash := &dashboardConfig{}
 	dash.addFlags(fs)
 	c.Attach = append(c.Attach, github.attach, chat.attach, dash.attach)
+	c.Usage = &usageConfig{}
+	c.Usage.addFlags(fs)
 	fs.StringVar(&c.Listen, "listen", envString("listen", listen), "address for metrics, health and webhooks ["+envName("listen")+"]")
 	durationVar(fs, &c.Interval, "interval", envDuration("interval", time.Minute), "time between periodic passes ["+envName("interval")+"]")
 	fs.StringVar(&c.PublicURL, "public-url", envString("public-url", ""), "URL the provisioner reaches this envwick at, to register its webhook ["+envName("public-url")+"]")
@@ -286,6 +292,8 @@ type System struct {
 	Runner     *reconciler.Runner
 	// Activity is what the bots report activity to.
 	Activity *reconciler.Activity
+	// Usage asks installations how they are used; nil when off.
+	Usage *usage.Source
 	// Notifiers receive every transition; bots append theirs before Run.
 	Notifiers *reconciler.FanOut
 	Metrics   *metrics.Metrics
@@ -333,6 +341,13 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 		s.closers = append(s.closers, closePlatform)
 	}
 
+	if s.Usage, err = c.Usage.build(c.DataDir, func() []reconciler.RunningInstallation { return s.Reconciler.Running() }); err != nil {
+		return nil, err
+	}
+	maxUsers := 0
+	if c.Usage != nil {
+		maxUsers = c.Usage.MaxUsers
+	}
 	defaults := envs.DefaultDefaults()
 	defaults.HibernateAfterIdle = envs.Duration{Duration: c.HibernateAfterIdle}
 	defaults.DeleteAfterHibernated = envs.Duration{Duration: c.DeleteAfterHibernated}
@@ -347,6 +362,8 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 			Logger:       log.With("component", "reconciler"),
 			Notifier:     s.Notifiers,
 			Activity:     s.Activity,
+			Usage:        usageSource(s.Usage),
+			MaxUsers:     maxUsers,
 			Metrics:      s.Metrics,
 		})
 	if err != nil {
@@ -431,6 +448,7 @@ func (s *System) Run(ctx context.Context, addr string) (string, func() error, er
 	if err != nil {
 		return "", nil, err
 	}
+	s.runUsage(ctx)
 	done := make(chan error, 1)
 	go func() { done <- s.Runner.Run(ctx) }()
 	wait := func() error {
