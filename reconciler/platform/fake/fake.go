@@ -56,6 +56,9 @@ type Platform struct {
 	FailCreates bool
 	// Now is the clock for creation times (default time.Now).
 	Now func() time.Time
+	// URL, when set, gives an installation's URL from its name (default
+	// https://NAME.fake.test), to point installations at a real server.
+	URL func(name string) string
 	// PendingDeletion keeps deleted running or asleep installations in
 	// StateBinned until Purge, as a platform with a deletion window does.
 	PendingDeletion bool
@@ -124,6 +127,13 @@ func (p *Platform) setState(in *platform.Installation, state string) {
 	in.Phase = p.Classify(state)
 }
 
+func (p *Platform) urlOf(name string) string {
+	if p.URL != nil {
+		return p.URL(name)
+	}
+	return "https://" + name + ".fake.test"
+}
+
 func (p *Platform) now() time.Time {
 	if p.Now != nil {
 		return p.Now()
@@ -181,7 +191,7 @@ func (p *Platform) CreateInstallation(_ context.Context, r platform.Installation
 		ID: "fake" + strconv.Itoa(p.nextID), Name: r.Name, OwnerID: r.OwnerID, GroupID: r.GroupID,
 		Version: r.Version, Image: r.Image, Size: r.Size, License: r.License, Affinity: r.Affinity,
 		Database: r.Database, Filestore: r.Filestore, Env: maps.Clone(r.Env), Annotations: slices.Clone(r.Annotations),
-		URL: "https://" + r.Name + ".fake.test", CreateAt: p.now(),
+		URL: p.urlOf(r.Name), CreateAt: p.now(),
 	}
 	p.setState(in, StateCreating)
 	p.insts[in.ID] = in
