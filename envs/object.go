@@ -72,6 +72,11 @@ func (s EnvironmentStatus) DeepCopy() EnvironmentStatus {
 	out.HibernatedAt = copyTime(s.HibernatedAt)
 	out.HibernateAt = copyTime(s.HibernateAt)
 	out.DeleteAt = copyTime(s.DeleteAt)
+	if s.Image != nil {
+		v := *s.Image
+		v.WaitingSince = copyTime(s.Image.WaitingSince)
+		out.Image = &v
+	}
 	return out
 }
 

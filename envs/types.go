@@ -178,6 +178,21 @@ type EnvironmentStatus struct {
 	DeleteAt *metav1.Time `json:"deleteAt,omitempty"`
 	// LastError is the last error met while reconciling, if any.
 	LastError string `json:"lastError,omitempty"`
+	// Image is the container image the environment runs, as resolved in
+	// its registry before a create or an update.
+	Image *ImageStatus `json:"image,omitempty"`
+}
+
+// ImageStatus is an environment's image as its registry knows it.
+type ImageStatus struct {
+	// Reference is the image and tag asked for (repository:version).
+	Reference string `json:"reference,omitempty"`
+	// Digest is what the tag resolved to (sha256:...); a tag that moves to
+	// another digest is an update.
+	Digest string `json:"digest,omitempty"`
+	// WaitingSince is set while the tag is not in the registry: since when
+	// the create or update has been waiting for it.
+	WaitingSince *metav1.Time `json:"waitingSince,omitempty"`
 }
 
 // InstallationStatus describes the platform installation.
@@ -216,4 +231,10 @@ const (
 	ReasonDeletionBlocked = "DeletionBlocked"
 	// ReasonAvailable: the installation is stable and reachable.
 	ReasonAvailable = "Available"
+	// ReasonWaitingForImage: the image tag is not in its registry yet (a
+	// pull request's image still building); checked again with backoff.
+	ReasonWaitingForImage = "WaitingForImage"
+	// ReasonImageNotFound: the image tag did not appear before the
+	// deadline.
+	ReasonImageNotFound = "ImageNotFound"
 )

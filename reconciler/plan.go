@@ -67,8 +67,11 @@ type Item struct {
 	Stalled string `json:"stalled,omitempty"`
 	// Suspended is set when spec.suspend holds the environment.
 	Suspended bool `json:"suspended,omitempty"`
-	// Waiting is set while the provisioner works on the installation.
+	// Waiting is set while the provisioner works on the installation, or
+	// while a create or update waits for its image.
 	Waiting bool `json:"waiting,omitempty"`
+	// Image is the environment's image as resolved (images.go).
+	Image *ItemImage `json:"image,omitempty"`
 }
 
 // Plan is what one pass would do.

@@ -55,7 +55,14 @@ type Config struct {
 	// idle hibernation.
 	Usage    UsageSource
 	MaxUsers int
-	Metrics  Metrics
+	// Images, when set, resolves each environment's image before a
+	// create or an update (see images.go); a missing tag waits up to
+	// ImageDeadline (default 30 min), and a found one is looked up again
+	// after ImageRecheck (default 5 min) to notice a moved tag.
+	Images        ImageResolver
+	ImageDeadline time.Duration
+	ImageRecheck  time.Duration
+	Metrics       Metrics
 }
 
 func (c *Config) setDefaults() {
@@ -89,6 +96,12 @@ func (c *Config) setDefaults() {
 	if c.Metrics == nil {
 		c.Metrics = noMetrics{}
 	}
+	if c.ImageDeadline <= 0 {
+		c.ImageDeadline = 30 * time.Minute
+	}
+	if c.ImageRecheck <= 0 {
+		c.ImageRecheck = 5 * time.Minute
+	}
 	if c.MaxUsers <= 0 {
 		c.MaxUsers = 100
 	}
@@ -120,6 +133,10 @@ type Reconciler struct {
 	lastBlobs map[string]string
 	lastFull  time.Time
 	lastOwned int
+	// images caches image resolutions by reference; digested caches the
+	// environments given their digest variable (images.go).
+	images   map[string]*imageCheck
+	digested map[string]digestedEnv
 }
 
 type backoffState struct {
@@ -226,8 +243,10 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 	if scope != nil {
 		in.desired, in.owned = subset(desired, scope), r.lastOwned
 	}
+	images := r.checkImages(ctx, in.desired, actual.byEnv, start)
 	p := plan(in)
 	p.Invalid = invalidFiles(desired) // across all files, whatever the scope
+	holdForImages(p, images)
 	res = &Result{Plan: p, Errors: map[string]error{}, ListRequests: actual.pages, Incremental: scope != nil}
 	if p.Guard != "" {
 		r.cfg.Logger.WarnContext(ctx, "mass-deletion guard is holding deletions back", "reason", p.Guard)

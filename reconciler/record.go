@@ -64,6 +64,7 @@ func (r *Reconciler) record(ctx context.Context, p *Plan, desired map[string]*De
 			continue // a duplicate installation of a live environment: no status of its own
 		}
 		st, t := r.recordOne(ctx, p.Commit, it, d, prev, outcomes, now)
+		t = r.recordImage(it, st, t)
 		next[it.Name] = st
 		for _, k := range t {
 			emit(k.kind, it.Name, withStatus(d, st), k.reason, k.message)
