@@ -485,3 +485,21 @@ func TestLongStatusDescription(t *testing.T) {
 		t.Errorf("description %q (%d bytes)", got, len(got))
 	}
 }
+
+// A create waiting for its image says so on the pull request, naming the
+// image, with a pending commit status.
+func TestWaitingForImageComment(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	e := &envs.Environment{Spec: envs.EnvironmentSpec{Source: envs.Source{PullRequest: &envs.PullRequestSource{
+		Repository: repoName, Number: 2, HeadSHA: headSHA}}}}
+	r.bot.Notify(context.Background(), reconciler.Transition{Kind: reconciler.TransitionWaitingForImage, Name: envName, Environment: e,
+		Reason: envs.ReasonWaitingForImage, Message: "image registry.test/mm:" + headSHA + " is not in its registry yet: waiting for it"})
+	r.wait()
+	if body := r.envComment(2); !strings.Contains(body, "is waiting for its image (image registry.test/mm:"+headSHA) {
+		t.Errorf("comment = %q", body)
+	}
+	sts := r.gh.Statuses(repoName, headSHA)
+	if len(sts) == 0 || sts[len(sts)-1].GetState() != "pending" || !strings.Contains(sts[len(sts)-1].GetDescription(), "Waiting for the image") {
+		t.Errorf("statuses %v", sts)
+	}
+}

@@ -27,6 +27,9 @@ const (
 	phaseHibernated
 	phaseWokeUp
 	phaseExpiring
+	// phaseWaitingForImage: the create or update waits for the pull
+	// request's image to be pushed.
+	phaseWaitingForImage
 )
 
 // Marker returns the hidden marker that identifies the bot's comment about
@@ -115,6 +118,8 @@ func (f *feedback) status(u update) (state, desc, target string) {
 		return "pending", "Updating test server to " + sha, ""
 	case phaseReady, phaseUpdated, phaseWokeUp:
 		return "success", "Test server ready at " + sha, u.url
+	case phaseWaitingForImage:
+		return "pending", "Waiting for the image of " + sha, ""
 	case phaseFailed:
 		return "failure", "Test server failed: " + oneLine(u.reason), ""
 	case phaseDestroyed:
@@ -148,6 +153,8 @@ func (f *feedback) render(u update) string {
 	case phaseDestroyed:
 		b.WriteString(" is destroyed.")
 		help = "\n\nAdd a test server label or comment `/env create` for a new one."
+	case phaseWaitingForImage:
+		fmt.Fprintf(&b, " is waiting for its image (%s). It is created or updated as soon as the image is pushed.", oneLine(u.reason))
 	case phaseHibernated:
 		b.WriteString(" is hibernated. Comment `/env update` or push a commit to wake it.")
 	case phaseWokeUp:
@@ -309,6 +316,8 @@ var transitionPhase = map[reconciler.TransitionKind]phase{
 	reconciler.TransitionHibernated: phaseHibernated,
 	reconciler.TransitionWokeUp:     phaseWokeUp,
 	reconciler.TransitionExpiring:   phaseExpiring,
+
+	reconciler.TransitionWaitingForImage: phaseWaitingForImage,
 }
 
 // Notify implements reconciler.Notifier: it turns a transition of a

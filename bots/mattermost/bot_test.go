@@ -23,6 +23,8 @@ import (
 	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
+	"github.com/fluxcd/pkg/apis/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const (
@@ -490,4 +492,17 @@ func TestWithoutServerTheFormNamesThePerson(t *testing.T) {
 	if c := w.lastCommit(); c.Author.Name != "ignored" {
 		t.Errorf("author %q", c.Author.Name)
 	}
+}
+
+// /cloud info says what an environment waits for, and the digest its tag
+// resolved to.
+func TestInfoShowsTheWaitForTheImage(t *testing.T) {
+	w := newWorld(t, nil)
+	w.run(w.alice, "create app")
+	msg := "image registry.test/mm:abc is not in its registry yet: waiting for it"
+	w.status["app"] = envs.EnvironmentStatus{
+		Conditions: []metav1.Condition{{Type: meta.ReadyCondition, Status: metav1.ConditionFalse, Reason: envs.ReasonWaitingForImage, Message: msg}},
+		Image:      &envs.ImageStatus{Reference: "registry.test/mm:abc", Digest: "sha256:123"},
+	}
+	contains(t, w.run(w.alice, "info app"), "waitingforimage", "- WaitingForImage: "+msg, "- Image digest: sha256:123")
 }

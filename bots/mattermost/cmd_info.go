@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/fluxcd/pkg/apis/meta"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+
 	"github.com/envwick/envwick/bots/command"
 	"github.com/envwick/envwick/envs"
 )
@@ -30,6 +33,13 @@ func (a *action) describe(e *envs.Environment) string {
 	fmt.Fprintf(&s, "**%s** (owner %s): %s\n", e.Name, ownerName(e), stateOf(e, st))
 	if st.Installation != nil && st.Installation.URL != "" {
 		fmt.Fprintf(&s, "- URL: %s\n", st.Installation.URL)
+	}
+	if ready := apimeta.FindStatusCondition(st.Conditions, meta.ReadyCondition); ready != nil &&
+		(ready.Reason == envs.ReasonWaitingForImage || ready.Reason == envs.ReasonImageNotFound) {
+		fmt.Fprintf(&s, "- %s: %s\n", ready.Reason, ready.Message)
+	}
+	if st.Image != nil && st.Image.Digest != "" {
+		fmt.Fprintf(&s, "- Image digest: %s\n", st.Image.Digest)
 	}
 	for _, kv := range [][2]string{
 		{"Version", in.Version}, {"Image", in.Image}, {"Size", in.Size}, {"License", in.License},

@@ -29,5 +29,6 @@ JSON to stderr. Every flag has an ENVWICK_* environment variable.`,
 		},
 	}
 	cfg.addServeFlags(cmd.Flags(), "127.0.0.1:8080")
+	waitByDefault(cmd.Flags())
 	return cmd
 }

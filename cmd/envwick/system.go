@@ -71,6 +71,8 @@ type systemConfig struct {
 	LogFormat string
 	LogLevel  string
 
+	// Image configures the wait for an environment's image.
+	Image imageConfig
 	// Usage configures the usage source (serve and dev only).
 	Usage *usageConfig
 
@@ -198,6 +200,7 @@ func (c *systemConfig) addFlags(fs *pflag.FlagSet) {
 	durationVar(fs, &c.HibernateAfterIdle, "hibernate-after-idle", envDuration("hibernate-after-idle", 7*24*time.Hour), "hibernate environments idle this long ["+envName("hibernate-after-idle")+"]")
 	durationVar(fs, &c.DeleteAfterHibernated, "delete-after-hibernated", envDuration("delete-after-hibernated", 14*24*time.Hour), "delete environments hibernated this long ["+envName("delete-after-hibernated")+"]")
 	fs.BoolVar(&c.NoHousekeeping, "no-housekeeping", envBool("no-housekeeping", false), "record deadlines but commit no housekeeping ["+envName("no-housekeeping")+"]")
+	c.Image.addFlags(fs)
 	s(&c.LogFormat, "log-format", "json", "log format: json or text")
 	s(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
@@ -348,23 +351,29 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 	if c.Usage != nil {
 		maxUsers = c.Usage.MaxUsers
 	}
+	images, err := c.Image.resolver()
+	if err != nil {
+		return nil, err
+	}
 	defaults := envs.DefaultDefaults()
 	defaults.HibernateAfterIdle = envs.Duration{Duration: c.HibernateAfterIdle}
 	defaults.DeleteAfterHibernated = envs.Duration{Duration: c.DeleteAfterHibernated}
 	s.Reconciler, err = reconciler.New(&reconciler.StoreRepository{Repo: repo}, p,
 		reconciler.Config{
-			Owner:        reconciler.Owner{OwnerID: c.OwnerID, GroupID: c.GroupID},
-			Defaults:     defaults,
-			Guard:        reconciler.GuardPolicy{MaxShare: c.MaxDeleteShare, MaxCount: c.MaxDeleteCount, Override: c.AllowMassDeletion},
-			Housekeeping: reconciler.HousekeepingPolicy{Disabled: c.NoHousekeeping},
-			Concurrency:  c.Concurrency,
-			RequestRate:  c.RequestRate,
-			Logger:       log.With("component", "reconciler"),
-			Notifier:     s.Notifiers,
-			Activity:     s.Activity,
-			Usage:        usageSource(s.Usage),
-			MaxUsers:     maxUsers,
-			Metrics:      s.Metrics,
+			Owner:         reconciler.Owner{OwnerID: c.OwnerID, GroupID: c.GroupID},
+			Defaults:      defaults,
+			Guard:         reconciler.GuardPolicy{MaxShare: c.MaxDeleteShare, MaxCount: c.MaxDeleteCount, Override: c.AllowMassDeletion},
+			Housekeeping:  reconciler.HousekeepingPolicy{Disabled: c.NoHousekeeping},
+			Concurrency:   c.Concurrency,
+			RequestRate:   c.RequestRate,
+			Logger:        log.With("component", "reconciler"),
+			Notifier:      s.Notifiers,
+			Activity:      s.Activity,
+			Usage:         usageSource(s.Usage),
+			MaxUsers:      maxUsers,
+			Images:        images,
+			ImageDeadline: c.Image.Deadline,
+			Metrics:       s.Metrics,
 		})
 	if err != nil {
 		return nil, err
