@@ -103,7 +103,8 @@ func TestEveryEndpointBoundsItsBody(t *testing.T) {
 	}()
 
 	endpoints := []string{"/webhooks/github", "/webhooks/github-bot", "/webhooks/provisioner",
-		"/mattermost/command", "/mattermost/actions", "/metrics", "/healthz", "/readyz", "/no-such-endpoint"}
+		"/mattermost/command", "/mattermost/actions", "/metrics", "/healthz", "/readyz",
+		"/", "/environments/x", "/fleet.svg", "/events", "/static/app.css", "/api/v1/environments", "/api/v1/environments/x", "/no-such-endpoint"}
 	// Each endpoint exists: a bodiless POST is not a 404 (except the last).
 	for _, ep := range endpoints[:len(endpoints)-1] {
 		resp, err := http.Post(base+ep, "application/json", strings.NewReader("{}"))
