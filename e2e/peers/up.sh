@@ -47,7 +47,9 @@ build_peer() {
 	mkdir -p "$out"
 	log "$name: building $pkg (several minutes cold; log: $RUN/logs/build-$name.log)"
 	local t0=$(date +%s)
-	if ! (cd "$dir" && GONOSUMDB=github.com/mattermost/mattermost go build -buildvcs=false -trimpath -o "$out/$bin.tmp" "$pkg") >"$RUN/logs/build-$name.log" 2>&1; then
+	# A private temporary name: two checkouts may build the same peer into
+	# the shared cache at once, and the rename makes the last one win whole.
+	if ! (cd "$dir" && GONOSUMDB=github.com/mattermost/mattermost go build -buildvcs=false -trimpath -o "$out/$bin.tmp.$$" "$pkg") >"$RUN/logs/build-$name.log" 2>&1; then
 		tail -n 30 "$RUN/logs/build-$name.log" >&2
 		return 1
 	fi
@@ -60,7 +62,7 @@ build_peer() {
 		cp -R "$src/i18n" "$src/templates" "$src/fonts" "$out/"
 		chmod -R u+w "$out/i18n" "$out/templates" "$out/fonts"
 	fi
-	mv "$out/$bin.tmp" "$out/$bin"
+	mv "$out/$bin.tmp.$$" "$out/$bin"
 	log "$name: built in $(($(date +%s) - t0))s"
 }
 
