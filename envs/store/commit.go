@@ -264,6 +264,7 @@ func (r *Repo) build(base plumbing.Hash, batch []*request) (plumbing.Hash, []plu
 		baseTree = c.TreeHash
 	}
 	tree := newBatchTree(r.st, baseTree)
+	tree.parse = r.parseStored
 	parent, parentTree := base, baseTree
 	for _, q := range batch {
 		q.commit, q.noChange, q.err = plumbing.ZeroHash, false, nil

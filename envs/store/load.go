@@ -124,6 +124,26 @@ func (r *Repo) parseAll(ctx context.Context, files []fileRef, docs []envs.Docume
 	return readErr
 }
 
+// parseStored returns the parsed environment file at path with content
+// blob (data, or read from storage when nil), from the cache when it was
+// parsed before. The caller holds r.gen.
+func (r *Repo) parseStored(path string, blob plumbing.Hash, data []byte) (envs.Document, error) {
+	key := parseKey{blob, path}
+	if v, ok := r.parsed.Get(key); ok {
+		return v.(envs.Document), nil
+	}
+	if data == nil {
+		var err error
+		if data, err = readBlob(r.st, blob); err != nil {
+			return envs.Document{}, fmt.Errorf("reading %s: %w", path, err)
+		}
+	}
+	d := envs.ParseDocument(path, data)
+	r.parses.Add(1)
+	r.parsed.Add(key, d)
+	return d, nil
+}
+
 // snapshot indexes the files by name; every file of a name used twice gets
 // an error (envs.CheckUnique), so none silently wins.
 func snapshot(commit string, files []fileRef, docs []envs.Document) *Snapshot {

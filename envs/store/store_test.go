@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/envs/store/gittest"
 )
@@ -618,4 +619,52 @@ func countPacks(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	return len(m)
+}
+
+func TestTxEnvironments(t *testing.T) {
+	r := open(t, store.Options{})
+	commit(t, r, store.Change{Apply: func(tx *store.Tx) error {
+		tx.Write(envPath("team-a/one"), envYAML("one", "jane"))
+		tx.Write(envPath("two"), envYAML("two", "joe"))
+		tx.Write(envPath("broken"), []byte("spec: [\n"))
+		tx.Write("README.md", []byte("hello"))
+		return nil
+	}})
+	summary := func(docs []envs.Document) []string {
+		var out []string
+		for _, d := range docs {
+			switch {
+			case d.Err != nil:
+				out = append(out, d.Path+" broken")
+			default:
+				out = append(out, d.Path+" "+d.Env.Spec.Owner.GitHub)
+			}
+		}
+		return out
+	}
+	var got []string
+	commit(t, r, store.Change{Apply: func(tx *store.Tx) error {
+		tx.Delete(envPath("two"))
+		tx.Write(envPath("three"), envYAML("three", "ann"))
+		got = summary(tx.Environments())
+		return nil
+	}})
+	want := []string{envPath("broken") + " broken", envPath("team-a/one") + " jane", envPath("three") + " ann"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Environments = %v; want %v (the head and this change's own edits)", got, want)
+	}
+
+	// Unchanged files come from the parse cache: a second look parses
+	// nothing new.
+	before := r.Parses()
+	commit(t, r, store.Change{Apply: func(tx *store.Tx) error {
+		got = summary(tx.Environments())
+		return store.ErrNoChange
+	}})
+	if !slices.Equal(got, want) {
+		t.Errorf("Environments = %v; want %v", got, want)
+	}
+	if n := r.Parses() - before; n != 0 {
+		t.Errorf("%d files parsed again; want every one from the cache", n)
+	}
 }

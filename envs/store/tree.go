@@ -29,6 +29,10 @@ type batchTree struct {
 	// objects naming them: what a push sends.
 	written []plumbing.Hash
 	seen    map[plumbing.Hash]struct{}
+	// parse parses the environment file at path with content blob (data,
+	// or read from storage when nil), through the Repo's cache of parsed
+	// files.
+	parse func(path string, blob plumbing.Hash, data []byte) (envs.Document, error)
 }
 
 type treeNode struct {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/envwick/envwick/envs"
 )
 
@@ -137,6 +139,47 @@ func (tx *Tx) FindEnvironment(name string) (string, bool) {
 		return "", false
 	}
 	return slices.Min(paths), true
+}
+
+// Environments returns every environment file the Tx sees (the branch head,
+// the changes queued before it in the same push and its own edits), parsed
+// and sorted by path, for rules that look at the whole repository (such as
+// a quota of environments per owner). A file that does not parse is there
+// with Err set. Files that did not change come from the Repo's cache of
+// parsed files, so a call costs a walk of the environments folder, not a
+// parse of every file. Env values are shared with that cache: treat them as
+// read-only.
+func (tx *Tx) Environments() []envs.Document {
+	var out []envs.Document
+	for _, p := range tx.List(envs.Dir + "/") {
+		if !envs.IsEnvironmentPath(p) {
+			continue
+		}
+		var blob plumbing.Hash
+		var data []byte
+		if e, ok := tx.edits[p]; ok {
+			// Keyed like the stored blob it becomes, so the next look at
+			// it finds it parsed.
+			blob, data = plumbing.ComputeHash(plumbing.BlobObject, e.data), e.data
+		} else {
+			f, err := tx.tree.file(p)
+			if err != nil {
+				tx.fail(err)
+				return nil
+			}
+			if f == nil {
+				continue
+			}
+			blob = f.hash
+		}
+		d, err := tx.tree.parse(p, blob, data)
+		if err != nil {
+			tx.fail(err)
+			return nil
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // checkWritable refuses a write that would turn a folder into a file or
