@@ -6,8 +6,10 @@
 //
 // A Committer never commits invalid environments (the caller gets an
 // *InvalidError naming every problem and nothing is written), never commits
-// when nothing changes, and never acts twice on the same delivery ID, also
-// after a restart when it is given a persistent Ledger.
+// what its Policy refuses (a *PolicyError: quotas, ownership, extension and
+// kept caps, checked inside the change against the head it is applied to),
+// never commits when nothing changes, and never acts twice on the same
+// delivery ID, also after a restart when it is given a persistent Ledger.
 //
 // Typical use by a bot:
 //
@@ -21,6 +23,7 @@
 //	}, env)
 //	switch {
 //	case errors.As(err, new(*commit.InvalidError)): // tell the user what is wrong
+//	case errors.As(err, new(*commit.PolicyError)):  // tell the user which limit
 //	case err != nil:                                // transient: retry later
 //	case res.Duplicate:                             // seen before: nothing done
 //	case !res.Changed:                              // already so: nothing committed
@@ -100,6 +103,8 @@ type Meta struct {
 	// Login is the actor's handle on the tool they used (a GitHub login or a
 	// Mattermost username). It goes in the Requested-by trailer.
 	Login string
+	// Requester is who asks, as the Policy sees them.
+	Requester Requester
 	// Source is where the request came from: a pull request URL or a chat
 	// channel.
 	Source string
@@ -137,7 +142,10 @@ type Options struct {
 	// Ledger remembers delivery IDs. Nil keeps them in memory only, so a
 	// replay after a restart is not recognised by the ledger.
 	Ledger *Ledger
-	// Now is the clock, for Extend; default time.Now.
+	// Policy is the rules every change obeys; zero fields take their
+	// defaults (see Policy).
+	Policy Policy
+	// Now is the clock, for Extend and the Policy; default time.Now.
 	Now func() time.Time
 	// Logger; default slog.Default().
 	Logger *slog.Logger
@@ -149,6 +157,7 @@ type Committer struct {
 	repo   Repo
 	dir    string
 	ledger *Ledger
+	policy Policy
 	now    func() time.Time
 	log    *slog.Logger
 
@@ -162,6 +171,7 @@ func New(repo Repo, opts Options) *Committer {
 		repo:     repo,
 		dir:      opts.Dir,
 		ledger:   opts.Ledger,
+		policy:   opts.Policy.WithDefaults(),
 		now:      opts.Now,
 		log:      opts.Logger,
 		inflight: map[string]bool{},
@@ -184,6 +194,15 @@ func New(repo Repo, opts Options) *Committer {
 // Now returns the Committer's clock reading, so callers build mutations
 // (such as Extend) on the same clock.
 func (c *Committer) Now() time.Time { return c.now() }
+
+// Policy returns the rules the Committer applies, defaults filled in.
+func (c *Committer) Policy() Policy { return c.policy }
+
+// Extension is Extend by d on the Committer's clock, from the Policy's
+// DefaultTTL for an environment without a time to live of its own.
+func (c *Committer) Extension(d time.Duration) Mutation {
+	return Extend(d, c.now(), c.policy.DefaultTTL)
+}
 
 // Path returns where a new environment of that name is written.
 func (c *Committer) Path(name string) string { return path.Join(c.dir, name+envs.Ext) }
@@ -260,10 +279,29 @@ type desire func(cur *envs.Environment) (*envs.Environment, error)
 // delivery is recorded so a replay does not try again.
 func permanent(err error) bool {
 	var inv *InvalidError
-	return errors.As(err, &inv) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists)
+	var pol *PolicyError
+	return errors.As(err, &inv) || errors.As(err, &pol) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists)
 }
 
 func (c *Committer) do(ctx context.Context, m Meta, name, verb string, want desire) (Result, error) {
+	return c.commit(ctx, change{meta: m, name: name, verb: verb, message: message(verb, name, m), want: want})
+}
+
+// change is one intent on its way to a commit.
+type change struct {
+	meta    Meta
+	name    string
+	verb    string
+	message string
+	want    desire
+	// housekeeping: the change is a housekeeping decision. No requester
+	// rule applies, and a file gone or broken since the decision was made
+	// is left alone (its author fixes it; the next pass decides again).
+	housekeeping bool
+}
+
+func (c *Committer) commit(ctx context.Context, ch change) (Result, error) {
+	m, name := ch.meta, ch.name
 	res := Result{Name: name, Path: c.Path(name)}
 	if problems := validName(name); problems != nil {
 		return res, &InvalidError{Name: name, Problems: problems}
@@ -276,24 +314,45 @@ func (c *Committer) do(ctx context.Context, m Meta, name, verb string, want desi
 		}
 		defer c.release(m.Delivery)
 	}
+	// One clock reading for every attempt: the change function must give
+	// the same answer on a newer head for the same tree.
+	now := c.now()
 
 	var out Result
-	change := store.Change{
-		Message:  message(verb, name, m),
+	sc := store.Change{
+		Message:  ch.message,
 		Author:   store.Signature{Name: m.Actor.Name, Email: m.Actor.Email},
 		Trailers: trailers(m),
 		Apply: func(tx *store.Tx) error {
 			out = res
 			p, cur, err := readEnvironment(tx, name)
 			if err != nil {
+				var inv *InvalidError
+				if ch.housekeeping && errors.As(err, &inv) {
+					return store.ErrNoChange
+				}
 				return err
 			}
 			if p != "" {
 				out.Path = p
 			}
-			next, err := want(cur)
+			if cur == nil && ch.housekeeping {
+				return store.ErrNoChange
+			}
+			next, err := ch.want(cur)
 			if err != nil {
 				return err
+			}
+			if next != nil {
+				next.Name = name
+				if problems := validate(next); len(problems) > 0 {
+					return &InvalidError{Name: name, Problems: problems}
+				}
+			}
+			if !ch.housekeeping {
+				if err := c.policy.check(m.Requester, now, name, cur, next, tx.Environments); err != nil {
+					return err
+				}
 			}
 			if next == nil {
 				if cur == nil {
@@ -301,10 +360,6 @@ func (c *Committer) do(ctx context.Context, m Meta, name, verb string, want desi
 				}
 				tx.Delete(out.Path)
 				return nil
-			}
-			next.Name = name
-			if problems := validate(next); len(problems) > 0 {
-				return &InvalidError{Name: name, Problems: problems}
 			}
 			out.Environment = next
 			if p == "" {
@@ -327,7 +382,7 @@ func (c *Committer) do(ctx context.Context, m Meta, name, verb string, want desi
 			return nil
 		},
 	}
-	sr, err := c.repo.Commit(ctx, change)
+	sr, err := c.repo.Commit(ctx, sc)
 	if err != nil {
 		if permanent(err) && m.Delivery != "" {
 			c.record(ctx, m.Delivery)
@@ -341,7 +396,7 @@ func (c *Committer) do(ctx context.Context, m Meta, name, verb string, want desi
 	if m.Delivery != "" {
 		c.record(ctx, m.Delivery)
 	}
-	c.log.InfoContext(ctx, "environment change", "environment", name, "verb", verb, "commit", out.Commit,
+	c.log.InfoContext(ctx, "environment change", "environment", name, "verb", ch.verb, "commit", out.Commit,
 		"actor", m.Login, "delivery", m.Delivery)
 	return out, nil
 }

@@ -33,11 +33,12 @@ func testEnv(name string) *envs.Environment {
 }
 
 var jane = Meta{
-	Actor:    Person{Name: "Jane Doe", Email: "jane@example.com"},
-	Login:    "jane",
-	Source:   "https://github.com/org/repo/pull/1",
-	Command:  `label "Setup Cloud Test Server"`,
-	Delivery: "",
+	Actor:     Person{Name: "Jane Doe", Email: "jane@example.com"},
+	Login:     "jane",
+	Requester: Requester{GitHub: "jane"},
+	Source:    "https://github.com/org/repo/pull/1",
+	Command:   `label "Setup Cloud Test Server"`,
+	Delivery:  "",
 }
 
 func withDelivery(m Meta, id string) Meta { m.Delivery = id; return m }

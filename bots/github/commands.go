@@ -162,7 +162,8 @@ func (b *Bot) onIssueComment(ctx context.Context, ev *Event) error {
 		}
 		cc := &cmdContext{ev: ev, repo: repo, ref: ref, user: user, in: in,
 			meta: commit.Meta{
-				Actor: person(user), Login: user.GetLogin(), Source: e.GetIssue().GetHTMLURL(),
+				Actor: person(user), Login: user.GetLogin(), Requester: requester(user, repo, number),
+				Source:   e.GetIssue().GetHTMLURL(),
 				Delivery: ev.Delivery, Command: line,
 			}}
 		if len(lines) > 1 {

@@ -61,12 +61,21 @@ func (b *Bot) environmentFor(repo string, pr *gh.PullRequest, label string, tpl 
 // prMeta is the commit metadata for an action by sender on pr.
 func prMeta(ev *Event, pr *gh.PullRequest, sender *gh.User, command string) commit.Meta {
 	return commit.Meta{
-		Actor:    person(sender),
-		Login:    sender.GetLogin(),
-		Source:   pr.GetHTMLURL(),
-		Delivery: ev.Delivery,
-		Command:  command,
+		Actor:     person(sender),
+		Login:     sender.GetLogin(),
+		Requester: requester(sender, pr.GetBase().GetRepo().GetFullName(), pr.GetNumber()),
+		Source:    pr.GetHTMLURL(),
+		Delivery:  ev.Delivery,
+		Command:   command,
 	}
+}
+
+// requester is login acting through pull request number of repo: GitHub
+// checked their permission on it (to label, push or close), and the bot
+// checks it for commands, so they may change that pull request's
+// environment.
+func requester(u *gh.User, repo string, number int) commit.Requester {
+	return commit.Requester{GitHub: u.GetLogin(), PullRequest: &commit.PullRequestRef{Repository: repo, Number: number}}
 }
 
 func (b *Bot) onPullRequest(ctx context.Context, ev *Event) error {

@@ -394,7 +394,7 @@ func TestExtend(t *testing.T) {
 	// An explicit expiry counts even before the reconciler recorded one.
 	w3 := newWorld(t, nil)
 	w3.run(w3.alice, "create app")
-	if _, err := w3.bot.commits.Update(context.Background(), commit.Meta{Actor: commit.Person{Name: "a"}}, "app",
+	if _, err := w3.bot.commits.Update(context.Background(), commit.Meta{Actor: commit.Person{Name: "a"}, Requester: commit.Requester{Admin: true}}, "app",
 		func(e *envs.Environment) error {
 			e.Spec.Lifecycle.ExpiresAt = timePtr(testNow.Add(6 * 24 * time.Hour))
 			return nil

@@ -123,8 +123,11 @@ type action struct {
 
 func (a *action) meta() commit.Meta {
 	return commit.Meta{
-		Actor:    commit.Person{Name: a.who.Name, Email: a.who.Email},
-		Login:    a.who.Username,
+		Actor: commit.Person{Name: a.who.Name, Email: a.who.Email},
+		Login: a.who.Username,
+		Requester: commit.Requester{
+			Mattermost: a.who.Username, MattermostID: a.who.ID, Admin: a.bot.cfg.isAdmin(a.who),
+		},
 		Source:   a.bot.channelSource(a.req),
 		Delivery: firstNonEmpty(a.delivery, a.req.TriggerID),
 		Command:  "/cloud " + strings.TrimSpace(a.req.Text),

@@ -146,7 +146,7 @@ func (t *e2eTest) command(ctx context.Context, inv *invocation) error {
 			return err
 		}
 	}
-	res, err := t.committer.Put(ctx, t.meta(inv.user, pr.GetHTMLURL(), inv.delivery, inv.line), t.environment(cfg, run, inv.user.GetLogin()))
+	res, err := t.committer.Put(ctx, t.meta(inv, pr.GetHTMLURL()), t.environment(cfg, run, inv.user.GetLogin()))
 	var invalid *commit.InvalidError
 	switch {
 	case errors.As(err, &invalid):
@@ -183,7 +183,7 @@ func (t *e2eTest) cancelCommand(ctx context.Context, inv *invocation) error {
 	if err := t.cancelRun(ctx, run); err != nil {
 		return err
 	}
-	if err := t.remove(ctx, name, t.meta(inv.user, "", inv.delivery, inv.line)); err != nil {
+	if err := t.remove(ctx, name, t.meta(inv, "")); err != nil {
 		return err
 	}
 	if err := t.gh.SetStatus(ctx, run.Repo, run.SHA, Status{Context: StatusE2E + suite, State: "error", Description: "Cancelled by @" + inv.user.GetLogin()}); err != nil {
@@ -233,9 +233,18 @@ func (t *e2eTest) environment(cfg *E2E, run *e2eRun, owner string) *envs.Environ
 	}
 }
 
-func (t *e2eTest) meta(u *gh.User, source, delivery, command string) commit.Meta {
-	p := person(u)
-	return commit.Meta{Actor: commit.Person{Name: p.Name, Email: p.Email}, Login: u.GetLogin(), Source: source, Delivery: delivery, Command: command}
+// throughPR is login acting through pull request number of repo, as the
+// committer's policy sees them: that pull request's environments are
+// theirs to change (GitHub and the command permission vouched for them).
+func throughPR(login, repo string, number int) commit.Requester {
+	return commit.Requester{GitHub: login, PullRequest: &commit.PullRequestRef{Repository: repo, Number: number}}
+}
+
+// meta is the commit metadata of a command.
+func (t *e2eTest) meta(inv *invocation, source string) commit.Meta {
+	p := person(inv.user)
+	return commit.Meta{Actor: commit.Person{Name: p.Name, Email: p.Email}, Login: inv.user.GetLogin(),
+		Requester: throughPR(inv.user.GetLogin(), inv.repo, inv.number), Source: source, Delivery: inv.delivery, Command: inv.line}
 }
 
 // notify hears the reconciler: a run's environment ready starts the
@@ -299,7 +308,7 @@ func (t *e2eTest) abandon(ctx context.Context, name string, run *e2eRun, kind, r
 	}
 	t.forget(name)
 	if kind == string(reconciler.TransitionFailed) {
-		if err := t.remove(ctx, name, commit.Meta{Actor: commit.Person{Name: "envwick"}, Login: "envwick", Command: "e2e environment failed"}); err != nil {
+		if err := t.remove(ctx, name, commit.Meta{Actor: commit.Person{Name: "envwick"}, Login: "envwick", Requester: throughPR("envwick", run.Repo, run.Number), Command: "e2e environment failed"}); err != nil {
 			return err
 		}
 	}
@@ -354,7 +363,8 @@ func (t *e2eTest) onWorkflowRun(ctx context.Context, ev *githubbot.Event, repo s
 	if err := t.gh.SetStatus(ctx, r.Repo, r.SHA, st); err != nil {
 		return err
 	}
-	m := commit.Meta{Actor: commit.Person{Name: "envwick"}, Login: "envwick", Source: wr.GetHTMLURL(), Delivery: ev.Delivery, Command: "e2e run " + wr.GetConclusion()}
+	m := commit.Meta{Actor: commit.Person{Name: "envwick"}, Login: "envwick", Requester: throughPR("envwick", r.Repo, r.Number),
+		Source: wr.GetHTMLURL(), Delivery: ev.Delivery, Command: "e2e run " + wr.GetConclusion()}
 	if err := t.remove(ctx, r.Env, m); err != nil {
 		return err
 	}
