@@ -199,9 +199,17 @@ func (c *Committer) Now() time.Time { return c.now() }
 func (c *Committer) Policy() Policy { return c.policy }
 
 // Extension is Extend by d on the Committer's clock, from the Policy's
-// DefaultTTL for an environment without a time to live of its own.
+// DefaultTTL for an environment without a time to live of its own. It
+// refuses an extension longer than the Policy's MaxExtension even when the
+// environment has no end of life to move.
 func (c *Committer) Extension(d time.Duration) Mutation {
-	return Extend(d, c.now(), c.policy.DefaultTTL)
+	extend, limit := Extend(d, c.now(), c.policy.DefaultTTL), c.policy.MaxExtension
+	return func(e *envs.Environment) error {
+		if limit >= 0 && d > limit {
+			return &PolicyError{Kind: KindExtension, Name: e.Name, Owner: e.Spec.Owner, MaxDuration: limit, Duration: d}
+		}
+		return extend(e)
+	}
 }
 
 // Path returns where a new environment of that name is written.
@@ -338,6 +346,11 @@ func (c *Committer) commit(ctx context.Context, ch change) (Result, error) {
 			}
 			if cur == nil && ch.housekeeping {
 				return store.ErrNoChange
+			}
+			if !ch.housekeeping {
+				if err := checkOwner(m.Requester, name, cur); err != nil {
+					return err
+				}
 			}
 			next, err := ch.want(cur)
 			if err != nil {

@@ -255,8 +255,8 @@ func isPullRequest(e *envs.Environment) bool { return e.Spec.Source.PullRequest 
 // needs it. It runs inside the store's change function, so it depends only
 // on its arguments.
 func (p *Policy) check(r Requester, now time.Time, name string, cur, next *envs.Environment, all func() []envs.Document) error {
-	if cur != nil && !r.mayChange(cur) {
-		return &PolicyError{Kind: KindNotOwner, Name: name, Owner: cur.Spec.Owner, Environments: []string{name}}
+	if err := checkOwner(r, name, cur); err != nil {
+		return err
 	}
 	if next == nil {
 		return nil
@@ -323,6 +323,17 @@ func (p *Policy) check(r Requester, now time.Time, name string, cur, next *envs.
 			err.Used, err.Asked = used, asked
 			return err
 		}
+	}
+	return nil
+}
+
+// checkOwner refuses a change to an existing environment by someone who
+// may not change it. It needs only the environment as it is, so it runs
+// before the change is worked out: "not yours" comes before any other
+// answer.
+func checkOwner(r Requester, name string, cur *envs.Environment) error {
+	if cur != nil && !r.mayChange(cur) {
+		return &PolicyError{Kind: KindNotOwner, Name: name, Owner: cur.Spec.Owner, Environments: []string{name}}
 	}
 	return nil
 }

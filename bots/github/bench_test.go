@@ -39,7 +39,12 @@ func BenchmarkWebhookBurst(b *testing.B) {
 		bodies := make([][]byte, events)
 		ids := make([]string, events)
 		for i := range events {
-			bodies[i] = example(b, "pull_request.labeled.0").withLabel(LabelCloud).withNumber(i + 1).bytes(b)
+			// One author per pull request: the committer's quota of
+			// pull-request environments per author is checked (walking
+			// every environment at the head) and holds for each.
+			p := example(b, "pull_request.labeled.0").withLabel(LabelCloud).withNumber(i + 1)
+			p.obj("pull_request", "user")["login"] = fmt.Sprintf("dev%d", i)
+			bodies[i] = p.bytes(b)
 			ids[i] = newDelivery()
 		}
 		pushesBefore := git.ReceivePacks()

@@ -20,7 +20,7 @@ func (b *Bot) extendCommand() envSpec {
 func (b *Bot) cmdExtend(ctx context.Context, c *cmdContext) error {
 	d := c.in.Duration("DURATION")
 	b.recordActivity(ctx, c)
-	res, err := b.committer.Update(ctx, c.meta, c.ref.Name, commit.Extend(d, b.committer.Now(), b.cfg.DefaultTTL))
+	res, err := b.committer.Update(ctx, c.meta, c.ref.Name, b.committer.Extension(d))
 	if errors.Is(err, commit.ErrNotFound) {
 		return b.fb.reply(ctx, c.ref, fmt.Sprintf("@%s there is no test server for this pull request.", c.user.GetLogin()))
 	}

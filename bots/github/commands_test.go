@@ -10,6 +10,7 @@ import (
 	gh "github.com/google/go-github/v57/github"
 
 	"github.com/envwick/envwick/bots/command"
+	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/envs"
 )
 
@@ -108,7 +109,8 @@ func TestCommentCommands(t *testing.T) {
 	const number = 7
 	prName := EnvironmentName(repoName, number)
 	path := "environments/" + prName + ".yaml"
-	r := newRig(t, rigOptions{config: func(c *Config) { c.DefaultTTL = 7 * 24 * time.Hour }, status: statusTable{prName: {
+	policy := commit.Policy{DefaultTTL: 7 * 24 * time.Hour, MaxExtension: 7 * 24 * time.Hour, MaxLifetime: 14 * 24 * time.Hour}
+	r := newRig(t, rigOptions{policy: policy, status: statusTable{prName: {
 		Installation: &envs.InstallationStatus{State: "stable", URL: "https://hello-world-pr-7.test.mattermost.cloud", Version: headSHA},
 	}}})
 	r.gh.SetPull(repoName, &gh.PullRequest{
@@ -187,6 +189,17 @@ func TestCommentCommands(t *testing.T) {
 	}
 	if f := file(); !strings.Contains(f, "ttl: 10d") {
 		t.Errorf("extend did not move the lifetime:\n%s", f)
+	}
+	// The committer's extension cap: one extension, and the lifetime.
+	n = r.commits()
+	if got := comment("writer", "/env extend 8d"); !strings.Contains(got, "one extension may be at most 7d") {
+		t.Errorf("too long an extension: reply %q", got)
+	}
+	if got := comment("writer", "/env extend 5d"); !strings.Contains(got, "a lifetime of 15d, and the most is 14d") {
+		t.Errorf("too long a lifetime: reply %q", got)
+	}
+	if f := file(); !strings.Contains(f, "ttl: 10d") || r.commits() != n {
+		t.Errorf("a refused extension committed (%d commits):\n%s", r.commits()-n, f)
 	}
 	if got := comment("reader", "/env status"); !strings.Contains(got, "state: stable") || !strings.Contains(got, "https://hello-world-pr-7.test.mattermost.cloud") {
 		t.Errorf("status reply = %q", got)

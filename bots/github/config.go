@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/envwick/envwick/envs"
 )
@@ -91,10 +90,6 @@ type Config struct {
 	// EnvsRepository is the envs repository on GitHub ("owner/name"), for
 	// checks on its pull requests; empty disables them.
 	EnvsRepository string
-	// DefaultTTL is the fleet's default lifetime (the reconciler's
-	// defaults), used by /env extend when an environment has no TTL of its
-	// own; zero means environments have no fixed lifetime.
-	DefaultTTL time.Duration
 	// MaxPayload caps a webhook body; default 25 MiB, GitHub's own cap.
 	MaxPayload int64
 	// StatusContext is the commit status context; default

@@ -168,15 +168,41 @@ func (b *Bot) remove(ctx context.Context, ref prRef, m commit.Meta) error {
 	return b.afterCommit(ctx, ref, res, err, phaseDestroying)
 }
 
+// refusalText says, in a pull request comment, which rule of the
+// committer's policy refused a change and what to do about it.
+func refusalText(e *commit.PolicyError) string {
+	quoted := make([]string, len(e.Environments))
+	for i, n := range e.Environments {
+		quoted[i] = "`" + n + "`"
+	}
+	list := strings.Join(quoted, ", ")
+	switch e.Kind {
+	case commit.KindPullRequestQuota:
+		return fmt.Sprintf("envwick did not create test server `%s`: %s already has %d pull request test servers (%s), and the quota is %d per author. Remove the test server label from one of those pull requests, or close it, then add the label here again.",
+			e.Name, e.Owner.GitHub, e.Used, list, e.Limit)
+	case commit.KindNotOwner:
+		return fmt.Sprintf("envwick did not change `%s`: it belongs to %s, not to this pull request; only its owner or an admin may change it.", e.Name, commit.OwnerName(e.Owner))
+	case commit.KindExtension:
+		return fmt.Sprintf("envwick did not extend `%s`: one extension may be at most %s.", e.Name, envs.FormatDuration(e.MaxDuration))
+	case commit.KindLifetime:
+		return fmt.Sprintf("envwick did not extend `%s`: that would give it a lifetime of %s, and the most is %s.", e.Name, envs.FormatDuration(e.Duration), envs.FormatDuration(e.MaxDuration))
+	}
+	return "envwick did not change `" + e.Name + "`: " + e.Error() + "."
+}
+
 // afterCommit sorts out a commit's outcome: refusals are told on the pull
 // request (they would fail again), other errors are retried, and a commit
 // puts the environment's comment and status in their in-progress state.
 func (b *Bot) afterCommit(ctx context.Context, ref prRef, res commit.Result, err error, p phase) error {
 	var invalid *commit.InvalidError
+	var refused *commit.PolicyError
 	switch {
 	case errors.As(err, &invalid):
 		b.log.WarnContext(ctx, "environment refused", "environment", ref.Name, "error", err)
 		return b.fb.reply(ctx, ref, "envwick could not write environment `"+ref.Name+"`:\n\n```\n"+invalid.Problems.Error()+"\n```")
+	case errors.As(err, &refused):
+		b.log.InfoContext(ctx, "environment refused by policy", "environment", ref.Name, "rule", string(refused.Kind))
+		return b.fb.reply(ctx, ref, refusalText(refused))
 	case errors.Is(err, commit.ErrNotFound), errors.Is(err, commit.ErrExists):
 		return b.fb.reply(ctx, ref, err.Error())
 	case err != nil:

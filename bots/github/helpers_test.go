@@ -172,6 +172,7 @@ type rigOptions struct {
 	gh      *fakegithub.Server
 	status  StatusReader
 	planner Planner
+	policy  commit.Policy
 	// access, when set, replaces token access to the fake (App mode).
 	access func(base string) Access
 }
@@ -207,7 +208,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 			t.Fatal(err)
 		}
 	}
-	committer := commit.New(o.repo, commit.Options{Ledger: ledger, Logger: testLogger()})
+	committer := commit.New(o.repo, commit.Options{Ledger: ledger, Policy: o.policy, Logger: testLogger()})
 	bot, err := New(Options{Config: cfg, GitHub: clients, Committer: committer, DataDir: o.dataDir,
 		Status: o.status, Planner: o.planner, Logger: testLogger()})
 	if err != nil {

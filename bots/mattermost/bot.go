@@ -32,6 +32,10 @@ type Committer interface {
 	Create(ctx context.Context, m commit.Meta, e *envs.Environment) (commit.Result, error)
 	Update(ctx context.Context, m commit.Meta, name string, muts ...commit.Mutation) (commit.Result, error)
 	Delete(ctx context.Context, m commit.Meta, name string) (commit.Result, error)
+	// Extension is the mutation extending by d; Policy the rules every
+	// commit obeys (the bot reads them only to describe them).
+	Extension(d time.Duration) commit.Mutation
+	Policy() commit.Policy
 }
 
 // Environments reads the environments on the envs repository's branch head.
@@ -109,6 +113,9 @@ func New(cfg Config, d Deps) (*Bot, error) {
 	}
 	if d.Committer == nil || d.Environments == nil {
 		return nil, errors.New("configuring the Mattermost bot: a committer and an environment reader are required")
+	}
+	if err := cfg.fitButton(d.Committer.Policy()); err != nil {
+		return nil, fmt.Errorf("configuring the Mattermost bot: %w", err)
 	}
 	b := &Bot{
 		cfg: cfg, commits: d.Committer, envs: d.Environments, status: d.Status, activity: d.Activity, creds: d.Credentials,

@@ -72,6 +72,15 @@ var testNow = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
 func newWorld(t testing.TB, tweak func(*Config)) *world {
 	t.Helper()
+	return newWorldWith(t, tweak, nil)
+}
+
+// testPolicy is the committer's policy a world starts with.
+var testPolicy = commit.Policy{MaxEnvironments: 2, MaxKept: 1, MaxExtension: 7 * 24 * time.Hour, MaxLifetime: 7 * 24 * time.Hour}
+
+// newWorldWith is newWorld with the committer's policy tweaked too.
+func newWorldWith(t testing.TB, tweak func(*Config), policy func(*commit.Policy)) *world {
+	t.Helper()
 	w := &world{t: t, mm: newFakeMM(t), activity: &recorder{}, status: statusMap{}}
 	w.botID = w.mm.addUser("envwick", "", "", "")
 	w.mm.addToken(w.botID, botToken)
@@ -87,23 +96,25 @@ func newWorld(t testing.TB, tweak func(*Config)) *world {
 	t.Cleanup(func() { repo.Close() })
 	w.repo = repo
 	cfg := Config{
-		Tokens:                 []string{"other-token", cmdToken},
-		ServerURL:              w.mm.URL(),
-		BotToken:               botToken,
-		PublicURL:              "http://envwick.test",
-		ActionKey:              []byte("0123456789abcdef0123456789abcdef"),
-		AllowedEmailDomains:    []string{"example.com"},
-		AllowedTeams:           []string{"team1", "qa"},
-		Admins:                 []string{"root"},
-		MaxEnvironmentsPerUser: 2,
-		MaxKeptPerUser:         1,
-		ReplyBudget:            10 * time.Second,
+		Tokens:              []string{"other-token", cmdToken},
+		ServerURL:           w.mm.URL(),
+		BotToken:            botToken,
+		PublicURL:           "http://envwick.test",
+		ActionKey:           []byte("0123456789abcdef0123456789abcdef"),
+		AllowedEmailDomains: []string{"example.com"},
+		AllowedTeams:        []string{"team1", "qa"},
+		Admins:              []string{"root"},
+		ReplyBudget:         10 * time.Second,
 	}
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	pol := testPolicy
+	if policy != nil {
+		policy(&pol)
+	}
 	bot, err := New(cfg, Deps{
-		Committer:    commit.New(repo, commit.Options{Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler)}),
+		Committer:    commit.New(repo, commit.Options{Policy: pol, Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler)}),
 		Environments: StoreEnvironments{Repo: repo},
 		Status:       w.status,
 		Activity:     w.activity,
@@ -381,15 +392,14 @@ func TestExtend(t *testing.T) {
 		t.Fatal("extend without a deadline committed")
 	}
 
-	w2 := newWorld(t, func(c *Config) { c.DefaultTTL = 48 * time.Hour })
+	w2 := newWorldWith(t, nil, func(p *commit.Policy) { p.DefaultTTL = 48 * time.Hour })
 	w2.run(w2.alice, "create app")
 	contains(t, w2.run(w2.alice, "extend app 3d"), "Extended **app** by 3d")
 	if e := w2.env("app"); e.Spec.Lifecycle.TTL == nil || e.Spec.Lifecycle.TTL.Duration != 5*24*time.Hour {
 		t.Fatalf("lifecycle %+v", e.Spec.Lifecycle)
 	}
-	// The end of life may not move more than MaxExtension from now.
-	w2.status["app"] = envs.EnvironmentStatus{DeleteAt: timePtr(testNow.Add(5 * 24 * time.Hour))}
-	contains(t, w2.run(w2.alice, "extend app 3d"), "the limit is 7d from now")
+	// The time to live may not grow past the policy's lifetime.
+	contains(t, w2.run(w2.alice, "extend app 3d"), "lifetime of 8d; the limit is 7d")
 
 	// An explicit expiry counts even before the reconciler recorded one.
 	w3 := newWorld(t, nil)
@@ -455,7 +465,6 @@ func TestConfigValidation(t *testing.T) {
 		{Tokens: []string{""}},
 		{Tokens: []string{"t"}, ServerURL: "chat.example.com", BotToken: "b"},
 		{Tokens: []string{"t"}, ServerURL: "https://chat.example.com"},
-		{Tokens: []string{"t"}, MaxExtension: time.Hour, ButtonExtension: 2 * time.Hour},
 	} {
 		if _, err := New(c, deps); err == nil {
 			t.Errorf("New(%+v) accepted", c)
@@ -466,13 +475,18 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := New(Config{Tokens: []string{"t"}}, Deps{}); err == nil {
 		t.Error("New without a committer accepted")
 	}
+	// A button the policy would refuse every time.
+	short := Deps{Committer: commit.New(nil, commit.Options{Policy: commit.Policy{MaxExtension: time.Hour}}), Environments: StoreEnvironments{}}
+	if _, err := New(Config{Tokens: []string{"t"}, ButtonExtension: 2 * time.Hour}, short); err == nil || !strings.Contains(err.Error(), "button extension (2h)") {
+		t.Errorf("a button longer than the maximum extension: %v", err)
+	}
 }
 
 // BenchmarkCreateCommand measures a /cloud create from the form post to the
 // reply, commit included, on a local envs repository that grows by one
 // environment per iteration.
 func BenchmarkCreateCommand(b *testing.B) {
-	w := newWorld(b, func(c *Config) { c.MaxEnvironmentsPerUser = -1 })
+	w := newWorldWith(b, nil, func(p *commit.Policy) { p.MaxEnvironments, p.MaxUnits = -1, -1 })
 	b.ResetTimer()
 	for i := range b.N {
 		if _, reply := w.command(cmdToken, w.alice, fmt.Sprintf("create bench%d", i)); !strings.Contains(reply, "Creating") {

@@ -28,12 +28,6 @@ func (a *action) create(ctx context.Context) (string, error) {
 	if e := a.env; e != nil {
 		return "", refuse("The name **%s** is already in use (owner %s). Pick another name.", a.name, ownerName(e))
 	}
-	if max := a.bot.cfg.MaxEnvironmentsPerUser; max >= 0 {
-		if mine := ownedBy(a.all, a.who); len(mine) >= max && !a.bot.cfg.isAdmin(a.who) {
-			return "", refuse("You already have %d environments (%s), the most one person may have. Delete one first with `/cloud delete NAME`.",
-				len(mine), names(mine))
-		}
-	}
 	e := &envs.Environment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: envs.APIVersion, Kind: envs.Kind},
 		ObjectMeta: metav1.ObjectMeta{Name: a.name},

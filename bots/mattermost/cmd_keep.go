@@ -5,7 +5,6 @@ import (
 
 	"github.com/envwick/envwick/bots/command"
 	"github.com/envwick/envwick/bots/commit"
-	"github.com/envwick/envwick/envs"
 )
 
 func keepCommand() cloudSpec {
@@ -13,18 +12,8 @@ func keepCommand() cloudSpec {
 		Args: []command.Arg{nameArg("the environment")}, Run: (*action).keep}
 }
 
+// keep protects the environment; the committer's policy holds the kept
+// cap inside the commit.
 func (a *action) keep(ctx context.Context) (string, error) {
-	e := a.env
-	if max := a.bot.cfg.MaxKeptPerUser; max >= 0 && !e.Spec.Lifecycle.Keep && !a.bot.cfg.isAdmin(a.who) {
-		var kept []*envs.Environment
-		for _, o := range ownedBy(a.all, a.who) {
-			if o.Spec.Lifecycle.Keep {
-				kept = append(kept, o)
-			}
-		}
-		if len(kept) >= max {
-			return "", refuse("You already keep %d environments (%s), the most one person may. `/cloud unkeep NAME` one first.", len(kept), names(kept))
-		}
-	}
 	return a.mutate(ctx, "**%s** is now protected from housekeeping (idle hibernation and deletion).", commit.Keep(true))
 }

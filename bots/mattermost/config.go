@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/envwick/envwick/bots/commit"
+	"github.com/envwick/envwick/envs"
 )
 
 // Config is what an operator sets for the chat bot. See docs/chat-bot.md
@@ -34,23 +37,15 @@ type Config struct {
 	AllowedEmailDomains []string
 	// AllowedTeams, when set, limits commands to these teams (ID or name).
 	AllowedTeams []string
-	// Admins may act on anyone's environment (Mattermost usernames or IDs).
+	// Admins may act on anyone's environment and are bound by no quota
+	// (Mattermost usernames or IDs). Quotas, the extension and kept caps
+	// and the owner rule are the committer's commit.Policy, shared by every
+	// bot.
 	Admins []string
 
-	// MaxEnvironmentsPerUser bounds the live environments one person owns
-	// (default 3; negative for no limit).
-	MaxEnvironmentsPerUser int
-	// MaxKeptPerUser bounds the environments one person protects from
-	// housekeeping (default 1; negative for no limit).
-	MaxKeptPerUser int
-	// MaxExtension bounds extend: how long one extension may be, and how
-	// far from now it may push an environment's end of life (default 7 days).
-	MaxExtension time.Duration
-	// ButtonExtension is how much the Extend button adds (default 3 days).
+	// ButtonExtension is how much the Extend button adds (default 3 days,
+	// or the policy's MaxExtension when that is shorter).
 	ButtonExtension time.Duration
-	// DefaultTTL is the fleet's default time to live, which extend builds on
-	// for an environment without its own (zero: the fleet has none).
-	DefaultTTL time.Duration
 	// ReplyBudget is how long a command may run before the reply says
 	// "working on it" and the result follows through the response URL
 	// (default 2 s; Mattermost gives up after 3 s).
@@ -67,18 +62,6 @@ const (
 )
 
 func (c *Config) setDefaults() {
-	if c.MaxEnvironmentsPerUser == 0 {
-		c.MaxEnvironmentsPerUser = 3
-	}
-	if c.MaxKeptPerUser == 0 {
-		c.MaxKeptPerUser = 1
-	}
-	if c.MaxExtension <= 0 {
-		c.MaxExtension = 7 * 24 * time.Hour
-	}
-	if c.ButtonExtension <= 0 {
-		c.ButtonExtension = min(3*24*time.Hour, c.MaxExtension)
-	}
 	if c.ReplyBudget <= 0 {
 		c.ReplyBudget = 2 * time.Second
 	}
@@ -110,10 +93,23 @@ func (c *Config) validate() error {
 	if c.ServerURL != "" && c.BotToken == "" {
 		errs = append(errs, errors.New("a server URL without a bot token"))
 	}
-	if c.ButtonExtension > c.MaxExtension {
-		errs = append(errs, fmt.Errorf("the button extension (%s) is longer than the maximum extension (%s)", c.ButtonExtension, c.MaxExtension))
-	}
 	return errors.Join(errs...)
+}
+
+// fitButton defaults the Extend button to what the policy allows, and
+// refuses a button the policy would refuse every time.
+func (c *Config) fitButton(p commit.Policy) error {
+	if c.ButtonExtension <= 0 {
+		c.ButtonExtension = 3 * 24 * time.Hour
+		if p.MaxExtension >= 0 {
+			c.ButtonExtension = min(c.ButtonExtension, p.MaxExtension)
+		}
+	}
+	if p.MaxExtension >= 0 && c.ButtonExtension > p.MaxExtension {
+		return fmt.Errorf("the button extension (%s) is longer than the maximum extension (%s)",
+			envs.FormatDuration(c.ButtonExtension), envs.FormatDuration(p.MaxExtension))
+	}
+	return nil
 }
 
 // teamAllowed reports whether a command from this team is served.

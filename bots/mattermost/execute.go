@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -24,6 +23,32 @@ type refusal struct{ msg string }
 func (r *refusal) Error() string { return r.msg }
 
 func refuse(format string, args ...any) error { return &refusal{msg: fmt.Sprintf(format, args...)} }
+
+// refusalText says, in /cloud's words, which rule of the committer's policy
+// refused the command verb and what to do about it.
+func refusalText(e *commit.PolicyError, verb string) string {
+	list := strings.Join(e.Environments, ", ")
+	switch e.Kind {
+	case commit.KindNotOwner:
+		return fmt.Sprintf("**%s** belongs to %s; only its owner or an admin may %s it.", e.Name, commit.OwnerName(e.Owner), verb)
+	case commit.KindQuota:
+		return fmt.Sprintf("You already have %d environments (%s); the quota is %d per person. Delete one first with `/cloud delete NAME`.",
+			e.Used, list, e.Limit)
+	case commit.KindUnits:
+		return fmt.Sprintf("**%s** would count %d size units and your environments (%s) count %d; the quota is %d units per person. Pick a smaller `--size` or delete one first.",
+			e.Name, e.Asked, list, e.Used, e.Limit)
+	case commit.KindKept:
+		return fmt.Sprintf("You already keep %d environments (%s), the most one person may (%d). `/cloud unkeep NAME` one first.", e.Used, list, e.Limit)
+	case commit.KindExtension:
+		return fmt.Sprintf("You can extend by at most %s at a time.", envs.FormatDuration(e.MaxDuration))
+	case commit.KindLifetime:
+		if !e.Until.IsZero() {
+			return fmt.Sprintf("That would keep **%s** until %s; the limit is %s from now.", e.Name, day(e.Until), envs.FormatDuration(e.MaxDuration))
+		}
+		return fmt.Sprintf("That would give **%s** a lifetime of %s; the limit is %s.", e.Name, envs.FormatDuration(e.Duration), envs.FormatDuration(e.MaxDuration))
+	}
+	return "Sorry, that is not allowed: " + e.Error() + "."
+}
 
 // execute runs one command and returns the reply text.
 func (b *Bot) execute(ctx context.Context, req request) string {
@@ -64,11 +89,15 @@ func (b *Bot) perform(ctx context.Context, spec *cloudSpec, in *command.Input, w
 	reply, err := act.do(ctx)
 	var ref *refusal
 	var inv *commit.InvalidError
+	var pol *commit.PolicyError
 	switch {
 	case err == nil:
 	case errors.As(err, &ref):
 		b.log.InfoContext(ctx, "/cloud refused", "user", who.Username, "verb", spec.Name, "environment", act.name, "reason", ref.msg)
 		return ref.msg, false
+	case errors.As(err, &pol):
+		b.log.InfoContext(ctx, "/cloud refused by policy", "user", who.Username, "verb", spec.Name, "environment", act.name, "rule", string(pol.Kind))
+		return refusalText(pol, spec.Name), false
 	case errors.As(err, &inv):
 		return fmt.Sprintf("Environment **%s** would not be valid, so nothing was changed:\n%s", act.name, bullets(inv.Problems)), false
 	case errors.Is(err, commit.ErrExists):
@@ -166,9 +195,8 @@ func (a *action) do(ctx context.Context) (string, error) {
 		if a.env == nil {
 			return "", noSuch(a.name)
 		}
-		if !owns(a.env, a.who) && !a.bot.cfg.isAdmin(a.who) {
-			return "", refuse("**%s** belongs to %s; only its owner or an admin may %s it.", a.env.Name, ownerName(a.env), a.spec.Name)
-		}
+		// Whether the person may change it, and how far, is the
+		// committer's policy, checked inside the commit.
 		a.bot.rememberOwner(a.env.Name, ownerID(a.env))
 	}
 	return a.spec.Run(a, ctx)
@@ -220,17 +248,10 @@ func ownedBy(all []*envs.Environment, p person) []*envs.Environment {
 	return out
 }
 
-// mutate commits mutations to the environment, checking again inside the
-// commit that the person may change it (the file may have changed since it
-// was read).
+// mutate commits mutations to the environment; the committer's policy
+// decides inside the commit whether the person may.
 func (a *action) mutate(ctx context.Context, done string, muts ...commit.Mutation) (string, error) {
-	guard := func(e *envs.Environment) error {
-		if !owns(e, a.who) && !a.bot.cfg.isAdmin(a.who) {
-			return refuse("**%s** belongs to %s; only its owner or an admin may %s it.", e.Name, ownerName(e), a.spec.Name)
-		}
-		return nil
-	}
-	res, err := a.bot.commits.Update(ctx, a.meta(), a.name, append([]commit.Mutation{guard}, muts...)...)
+	res, err := a.bot.commits.Update(ctx, a.meta(), a.name, muts...)
 	if err != nil {
 		return "", err
 	}
@@ -259,15 +280,6 @@ func (a *action) status(name string) (envs.EnvironmentStatus, bool) {
 		return envs.EnvironmentStatus{}, false
 	}
 	return a.bot.status.EnvironmentStatus(name)
-}
-
-func names(es []*envs.Environment) string {
-	n := make([]string, len(es))
-	for i, e := range es {
-		n[i] = e.Name
-	}
-	sort.Strings(n)
-	return strings.Join(n, ", ")
 }
 
 func day(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }

@@ -124,7 +124,11 @@ func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) 
 	if err != nil {
 		return nil, err
 	}
-	committer := commit.New(sys.Repo, commit.Options{Ledger: ledger, Logger: log})
+	committer, err := sys.committer(ledger, log)
+	if err != nil {
+		ledger.Close()
+		return nil, err
+	}
 	bot, err := githubbot.New(githubbot.Options{
 		Config:    cfg,
 		GitHub:    clients,

@@ -78,9 +78,6 @@ type chatConfig struct {
 	AllowedEmailDomains []string
 	AllowedTeams        []string
 	Admins              []string
-	MaxEnvironments     int
-	MaxKept             int
-	MaxExtension        time.Duration
 	ButtonExtension     time.Duration
 }
 
@@ -102,10 +99,7 @@ func (c *chatConfig) addFlags(fs *pflag.FlagSet) {
 	s(&c.ActionKeyFile, "mattermost-action-key-file", "file holding the key that signs buttons (or set ENVWICK_MATTERMOST_ACTION_KEY)")
 	list(&c.AllowedEmailDomains, "mattermost-allowed-email-domains", "only people with an email in these domains may use /cloud")
 	list(&c.AllowedTeams, "mattermost-allowed-teams", "only these teams (names or IDs) may use /cloud")
-	list(&c.Admins, "mattermost-admins", "Mattermost usernames that may act on anyone's environment")
-	fs.IntVar(&c.MaxEnvironments, "mattermost-max-environments", envInt("mattermost-max-environments", 3), "live environments one person may own (-1: no limit) ["+envName("mattermost-max-environments")+"]")
-	fs.IntVar(&c.MaxKept, "mattermost-max-kept", envInt("mattermost-max-kept", 1), "environments one person may keep from housekeeping (-1: no limit) ["+envName("mattermost-max-kept")+"]")
-	durationVar(fs, &c.MaxExtension, "mattermost-max-extension", envDuration("mattermost-max-extension", 7*24*time.Hour), "longest extension, and furthest from now an end of life may move ["+envName("mattermost-max-extension")+"]")
+	list(&c.Admins, "mattermost-admins", "Mattermost usernames that may act on anyone's environment, bound by no quota")
 	durationVar(fs, &c.ButtonExtension, "mattermost-button-extension", envDuration("mattermost-button-extension", 3*24*time.Hour), "what the Extend button adds ["+envName("mattermost-button-extension")+"]")
 }
 
@@ -135,13 +129,17 @@ func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 		return nil, err
 	}
 	log := sys.Logger.With("component", "mattermost")
+	committer, err := sys.committer(ledger, log)
+	if err != nil {
+		ledger.Close()
+		return nil, err
+	}
 	bot, err := mattermost.New(mattermost.Config{
 		Tokens: tokens, ServerURL: c.ServerURL, BotToken: botToken, PublicURL: publicURL, ActionKey: []byte(actionKey),
 		AllowedEmailDomains: c.AllowedEmailDomains, AllowedTeams: c.AllowedTeams, Admins: c.Admins,
-		MaxEnvironmentsPerUser: c.MaxEnvironments, MaxKeptPerUser: c.MaxKept,
-		MaxExtension: c.MaxExtension, ButtonExtension: c.ButtonExtension,
+		ButtonExtension: c.ButtonExtension,
 	}, mattermost.Deps{
-		Committer:    commit.New(sys.Repo, commit.Options{Ledger: ledger, Logger: log}),
+		Committer:    committer,
 		Environments: mattermost.StoreEnvironments{Repo: sys.Repo},
 		Status:       mattermost.ReconcilerStatus{R: sys.Reconciler},
 		Activity:     sys.Activity,

@@ -61,6 +61,9 @@ type systemConfig struct {
 	DeleteAfterHibernated time.Duration
 	NoHousekeeping        bool
 
+	// Policy is what every bot's commits obey (serve and dev).
+	Policy policyConfig
+
 	Listen   string
 	Interval time.Duration
 	// PublicURL is where the provisioner reaches this envwick's webhooks.
@@ -210,6 +213,7 @@ func (c *systemConfig) addFlags(fs *pflag.FlagSet) {
 // server's own.
 func (c *systemConfig) addServeFlags(fs *pflag.FlagSet, listen string) {
 	c.addFlags(fs)
+	c.Policy.addFlags(fs)
 	github := &githubConfig{}
 	github.addFlags(fs)
 	chat := &chatConfig{}

@@ -27,22 +27,35 @@ func TestCheckEnvFlags(t *testing.T) {
 		{name: "empty is unset", env: map[string]string{"ENVWICK_CONCURRENCY": ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			var cfg systemConfig
-			fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-			cfg.addServeFlags(fs, "127.0.0.1:0")
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
-			}
-			err := checkEnvFlags(fs)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("error %v, want one containing %q", err, tc.want)
-			}
+			_, fs := parseServeFlags(t, tc.env, tc.args)
+			wantError(t, checkEnvFlags(fs), tc.want)
 		})
+	}
+}
+
+// parseServeFlags parses args as serve's flags, with the environment
+// variables env set.
+func parseServeFlags(t *testing.T, env map[string]string, args []string) (*systemConfig, *pflag.FlagSet) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var cfg systemConfig
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	cfg.addServeFlags(fs, "127.0.0.1:0")
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return &cfg, fs
+}
+
+// wantError fails unless err contains want; an empty want is no error.
+func wantError(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("unexpected error: %v", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("error %v, want one containing %q", err, want)
 	}
 }
