@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/reconciler/platform/provisioner"
@@ -97,7 +98,9 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 func (h *harness) config() Config {
 	return Config{
-		Owner:       Owner{OwnerID: testOwner},
+		Owner: Owner{OwnerID: testOwner},
+		// The committing service the bots use, as cmd/envwick wires it.
+		Housekeeper: commit.Housekeeper{Committer: commit.New(h.repo, commit.Options{Logger: quietLogger()})},
 		Clock:       h.clock,
 		Notifier:    h.notes,
 		Logger:      quietLogger(),

@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,6 +39,33 @@ func (h *HousekeepingPolicy) setDefaults() {
 	}
 }
 
+// Housekeeper commits housekeeping decisions to the branch people edit.
+// The reconciler decides; committing is the committing service's job
+// (cmd/envwick wires bots/commit's), so housekeeping commits are validated
+// and carry the same trailers as every bot commit. Each method gets the
+// environment, the rule and its figures (for the Source trailer, such as
+// "idle 7d, last activity 2026-11-20T10:02Z") and the commit message. An
+// environment gone, broken or already hibernated since the decision is
+// left alone.
+type Housekeeper interface {
+	Hibernate(ctx context.Context, name, rule, message string) error
+	Delete(ctx context.Context, name, rule, message string) error
+}
+
+// errNoHousekeeper: housekeeping is due and nothing can commit it.
+var errNoHousekeeper = errors.New("no Housekeeper is configured to commit it (reconciler.Config.Housekeeper), and housekeeping is not disabled")
+
+// housekeep commits h through the configured Housekeeper.
+func (r *Reconciler) housekeep(ctx context.Context, h Housekeeping) error {
+	if r.cfg.Housekeeper == nil {
+		return errNoHousekeeper
+	}
+	if h.Action == HousekeepDelete {
+		return r.cfg.Housekeeper.Delete(ctx, h.Name, h.Source, h.Message())
+	}
+	return r.cfg.Housekeeper.Hibernate(ctx, h.Name, h.Source, h.Message())
+}
+
 // HousekeepingAction is what housekeeping commits.
 type HousekeepingAction string
 
@@ -54,6 +83,9 @@ type Housekeeping struct {
 	Action HousekeepingAction `json:"action"`
 	// Reason is the sentence the commit message gives.
 	Reason string `json:"reason"`
+	// Source is the rule and its figures, in the words of the Source
+	// trailer: "idle 7d, last activity 2026-11-20T10:02Z".
+	Source string `json:"source"`
 }
 
 // Message is the commit message for h: a subject naming the change and a
@@ -95,17 +127,18 @@ func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*House
 	}
 
 	var hibernateAt, deleteAt time.Time
-	var deleteWhy string
-	consider := func(t time.Time, why string) {
+	var deleteWhy, deleteRule string
+	consider := func(t time.Time, why, rule string) {
 		if !t.IsZero() && (deleteAt.IsZero() || t.Before(deleteAt)) {
-			deleteAt, deleteWhy = t, why
+			deleteAt, deleteWhy, deleteRule = t, why, rule
 		}
 	}
 	if lc.ExpiresAt != nil {
-		consider(lc.ExpiresAt.Time, "expired at "+lc.ExpiresAt.UTC().Format(time.RFC3339))
+		consider(lc.ExpiresAt.Time, "expired at "+lc.ExpiresAt.UTC().Format(time.RFC3339), "expiresAt "+minute(lc.ExpiresAt.Time))
 	}
 	if lc.TTL != nil && st.Status.CreatedAt != nil {
-		consider(st.Status.CreatedAt.Add(lc.TTL.Duration), "its time to live of "+envs.FormatDuration(lc.TTL.Duration)+" is over")
+		consider(st.Status.CreatedAt.Add(lc.TTL.Duration), "its time to live of "+envs.FormatDuration(lc.TTL.Duration)+" is over",
+			"ttl "+envs.FormatDuration(lc.TTL.Duration)+", created "+minute(st.Status.CreatedAt.Time))
 	}
 	if !lc.Keep {
 		if spec.State == envs.StateHibernated {
@@ -113,12 +146,14 @@ func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*House
 			if st.Status.HibernatedAt != nil && st.Status.HibernatedAt.After(since) {
 				since = st.Status.HibernatedAt.Time
 			}
-			consider(since.Add(afterHibernated), "hibernated for "+envs.FormatDuration(afterHibernated)+" without activity")
+			consider(since.Add(afterHibernated), "hibernated for "+envs.FormatDuration(afterHibernated)+" without activity",
+				"hibernated "+envs.FormatDuration(afterHibernated)+", since "+minute(since))
 		} else if hold := r.usageHold(d.Name, installationID(st)); hold == "" {
 			hibernateAt = lastActivity.Add(idle)
 		}
 	}
 	hibernateWhy := "no activity for " + envs.FormatDuration(idle) + " (last activity " + lastActivity.UTC().Format(time.RFC3339) + ")"
+	hibernateRule := "idle " + envs.FormatDuration(idle) + ", last activity " + minute(lastActivity)
 	st.Status.HibernateAt = timeOrNil(hibernateAt)
 	st.Status.DeleteAt = timeOrNil(deleteAt)
 	if pol.Disabled {
@@ -126,9 +161,9 @@ func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*House
 	}
 	switch {
 	case !deleteAt.IsZero() && !now.Before(deleteAt):
-		return &Housekeeping{Name: d.Name, Path: d.Path, Action: HousekeepDelete, Reason: deleteWhy}, nil
+		return &Housekeeping{Name: d.Name, Path: d.Path, Action: HousekeepDelete, Reason: deleteWhy, Source: deleteRule}, nil
 	case !hibernateAt.IsZero() && !now.Before(hibernateAt):
-		return &Housekeeping{Name: d.Name, Path: d.Path, Action: HousekeepHibernate, Reason: hibernateWhy}, nil
+		return &Housekeeping{Name: d.Name, Path: d.Path, Action: HousekeepHibernate, Reason: hibernateWhy, Source: hibernateRule}, nil
 	}
 	var notices []Transition
 	notice := func(action HousekeepingAction, at *metav1.Time, notified **metav1.Time, verb, why string) {
@@ -144,6 +179,10 @@ func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*House
 	notice(HousekeepHibernate, st.Status.HibernateAt, &st.Reconciler.HibernationNotified, "hibernated", hibernateWhy)
 	return nil, notices
 }
+
+// minute writes a time as the Source trailer does: UTC, to the minute
+// (2026-11-20T10:02Z).
+func minute(t time.Time) string { return t.UTC().Format("2006-01-02T15:04Z") }
 
 func durationOr(d *envs.Duration, def time.Duration) time.Duration {
 	if d != nil && d.Duration > 0 {

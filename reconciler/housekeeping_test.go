@@ -50,8 +50,20 @@ spec:
 		t.Fatalf("housekeeping %+v", res.Plan.Housekeeping)
 	}
 	head, _ := h.repo.Head("")
-	if msg := h.message(head); !strings.HasPrefix(msg, "Hibernate idle: no activity for 7d") {
+	msg := h.message(head)
+	if !strings.HasPrefix(msg, "Hibernate idle: no activity for 7d") {
 		t.Errorf("commit message %q", msg)
+	}
+	// The trailers every bot commit carries: who asked, and the rule with
+	// its figures.
+	rule := "idle 7d, last activity " + st.Status.LastActivity.UTC().Format("2006-01-02T15:04Z")
+	if got := res.Plan.Housekeeping[0].Source; got != rule {
+		t.Errorf("source %q, want %q", got, rule)
+	}
+	for _, trailer := range []string{"\nRequested-by: envwick housekeeping\n", "\nSource: " + rule + "\n", "\nCommand: housekeeping hibernate\n"} {
+		if !strings.Contains(msg, trailer) {
+			t.Errorf("commit message %q lacks %q", msg, trailer)
+		}
 	}
 	data, _ := h.file(envs.PathFor("idle"))
 	if !strings.Contains(string(data), "state: hibernated") || !strings.Contains(string(data), "# the owner") || !strings.Contains(string(data), "do not remove") {
@@ -83,7 +95,8 @@ spec:
 		t.Fatalf("no deletion commit: %+v", res.Plan.Housekeeping)
 	}
 	head, _ = h.repo.Head("")
-	if msg := h.message(head); !strings.HasPrefix(msg, "Delete idle: hibernated for 14d") {
+	if msg := h.message(head); !strings.HasPrefix(msg, "Delete idle: hibernated for 14d") ||
+		!strings.Contains(msg, "\nRequested-by: envwick housekeeping\n") || !strings.Contains(msg, "\nSource: hibernated 14d, since ") {
 		t.Errorf("commit message %q", msg)
 	}
 	if _, ok := h.file(envs.PathFor("idle")); ok {
@@ -107,7 +120,7 @@ func TestExpiryAppliesDespiteKeep(t *testing.T) {
 	h.clock.Advance(3 * time.Hour)
 	res := h.pass(r)
 	if len(res.Plan.Housekeeping) != 1 || res.Plan.Housekeeping[0].Action != HousekeepDelete ||
-		!strings.Contains(res.Plan.Housekeeping[0].Reason, "time to live") {
+		!strings.Contains(res.Plan.Housekeeping[0].Reason, "time to live") || !strings.HasPrefix(res.Plan.Housekeeping[0].Source, "ttl 2h, created ") {
 		t.Errorf("housekeeping %+v", res.Plan.Housekeeping)
 	}
 }
@@ -239,5 +252,27 @@ func TestExpiryNoticeOnceWhileTheDeadlineMoves(t *testing.T) {
 	h.pass(r)
 	if n := expiring(h.notes.take()); len(n) != 1 || !n[0].Deadline.Before(deadlines[2]) {
 		t.Fatalf("notices after the deadline moved earlier: %+v", n)
+	}
+}
+
+// Housekeeping commits through the committing service it is given; without
+// one, a reconciler plans (dry runs need none) but a pass with housekeeping
+// due fails saying so, rather than dropping the decision.
+func TestHousekeepingNeedsAHousekeeper(t *testing.T) {
+	h := newHarness(t)
+	r := h.reconciler(func(c *Config) { c.Housekeeper = nil })
+	h.put(env("idle"))
+	h.pass(r)
+	h.clock.Advance(8 * 24 * time.Hour)
+	plan, err := r.Plan(h.ctx)
+	if err != nil || len(plan.Housekeeping) != 1 {
+		t.Fatalf("plan without a Housekeeper: %+v, %v", plan, err)
+	}
+	before, _ := h.repo.Head("")
+	if _, err := r.Pass(h.ctx, PassOptions{}); err == nil || !strings.Contains(err.Error(), "no Housekeeper") {
+		t.Errorf("pass with housekeeping due and no Housekeeper: %v", err)
+	}
+	if after, _ := h.repo.Head(""); after != before {
+		t.Error("something was committed")
 	}
 }

@@ -45,6 +45,10 @@ type Config struct {
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 
+	// Housekeeper commits housekeeping decisions. Without one (a reconciler
+	// that only plans), a pass with housekeeping due fails saying so.
+	Housekeeper Housekeeper
+
 	Logger   *slog.Logger
 	Clock    Clock
 	Notifier Notifier
@@ -298,7 +302,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 		r.cfg.Notifier.Notify(ctx, t)
 	}
 	for _, h := range due {
-		if err := r.repo.Housekeep(ctx, h); err != nil {
+		if err := r.housekeep(ctx, h); err != nil {
 			return res, fmt.Errorf("housekeeping %s: %w", h.Name, err)
 		}
 		r.cfg.Logger.InfoContext(ctx, "housekeeping committed", "environment", h.Name, "action", string(h.Action), "reason", h.Reason)

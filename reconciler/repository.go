@@ -22,8 +22,6 @@ type Repository interface {
 	// WriteStatus makes one commit on the status branch writing put and
 	// removing del (environment names).
 	WriteStatus(ctx context.Context, message string, put map[string][]byte, del []string) error
-	// Housekeep commits one housekeeping decision to the branch people edit.
-	Housekeep(ctx context.Context, h Housekeeping) error
 	// AllowedDeletions returns how many deletions an operator allowed
 	// through the repository at commit, past the mass-deletion guard
 	// (0 when none).

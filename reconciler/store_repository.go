@@ -3,19 +3,14 @@ package reconciler
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
-	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
 )
 
 // StoreRepository adapts an envs/store repository to Repository.
 type StoreRepository struct {
 	Repo *store.Repo
-	// Author signs housekeeping commits (the committer is the store's bot
-	// identity); empty uses the committer.
-	Author store.Signature
 }
 
 var _ Repository = (*StoreRepository)(nil)
@@ -91,44 +86,6 @@ func (s *StoreRepository) WriteStatus(ctx context.Context, message string, put m
 			for _, name := range del {
 				tx.Delete(StatusPath(name))
 			}
-			return nil
-		},
-	})
-	return err
-}
-
-// Housekeep commits one housekeeping decision: "state: hibernated" written
-// with envs.Edit (so the file keeps its comments), or the file's removal.
-// Re-applied on a newer head it re-checks the file, so a change someone
-// made meanwhile wins.
-func (s *StoreRepository) Housekeep(ctx context.Context, h Housekeeping) error {
-	_, err := s.Repo.Commit(ctx, store.Change{
-		Message:  h.Message(),
-		Author:   s.Author,
-		Trailers: []store.Trailer{{Key: "Requested-by", Value: "envwick housekeeping"}},
-		Apply: func(tx *store.Tx) error {
-			p, ok := tx.FindEnvironment(h.Name)
-			if !ok {
-				return store.ErrNoChange
-			}
-			if h.Action == HousekeepDelete {
-				tx.Delete(p)
-				return nil
-			}
-			data, _ := tx.Read(p)
-			e, err := envs.Parse(p, data)
-			if err != nil {
-				return store.ErrNoChange // broken since: leave it to its author
-			}
-			if e.Spec.State == envs.StateHibernated {
-				return store.ErrNoChange
-			}
-			e.Spec.State = envs.StateHibernated
-			edited, err := envs.Edit(data, e)
-			if err != nil {
-				return fmt.Errorf("editing %s: %w", p, err)
-			}
-			tx.Write(p, edited)
 			return nil
 		},
 	})

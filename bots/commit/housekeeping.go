@@ -45,3 +45,20 @@ func (c *Committer) Housekeep(ctx context.Context, h Housekeeping) (Result, erro
 	}
 	return c.commit(ctx, change{meta: m, name: h.Name, verb: verb, message: msg, want: want, housekeeping: true})
 }
+
+// Housekeeper commits the reconciler's housekeeping decisions through a
+// Committer: it is the reconciler.Housekeeper cmd/envwick wires (the
+// reconciler defines the interface and does not import the bots).
+type Housekeeper struct{ Committer *Committer }
+
+// Hibernate commits "state: hibernated" for name.
+func (h Housekeeper) Hibernate(ctx context.Context, name, rule, message string) error {
+	_, err := h.Committer.Housekeep(ctx, Housekeeping{Name: name, Rule: rule, Message: message})
+	return err
+}
+
+// Delete commits the removal of name's file.
+func (h Housekeeper) Delete(ctx context.Context, name, rule, message string) error {
+	_, err := h.Committer.Housekeep(ctx, Housekeeping{Name: name, Delete: true, Rule: rule, Message: message})
+	return err
+}

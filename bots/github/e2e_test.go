@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/bots/commit/committest"
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/envs/store/gittest"
@@ -50,6 +51,7 @@ func newLoop(t *testing.T, faults provisionersim.Faults) *loop {
 	rec, err := reconciler.New(&reconciler.StoreRepository{Repo: repo.Repo},
 		&provisioner.Platform{Client: client, Domain: "envwick.test"},
 		reconciler.Config{Owner: reconciler.Owner{OwnerID: e2eOwner}, Notifier: r.bot, Logger: testLogger(),
+			Housekeeper: commit.Housekeeper{Committer: commit.New(repo, commit.Options{Logger: testLogger()})},
 			BackoffBase: time.Nanosecond, BackoffMax: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)

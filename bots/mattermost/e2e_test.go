@@ -172,7 +172,8 @@ func TestChatBotEndToEnd(t *testing.T) {
 	defer srv.Close()
 	rec, err = reconciler.New(&reconciler.StoreRepository{Repo: repo},
 		siteURLPlatform{Platform: &provisioner.Platform{Client: client, Domain: "envwick.test"}, url: mmURL},
-		reconciler.Config{Owner: reconciler.Owner{OwnerID: "envwick-e2e-" + sfx}, Notifier: b, Activity: activity, Logger: log})
+		reconciler.Config{Owner: reconciler.Owner{OwnerID: "envwick-e2e-" + sfx}, Notifier: b, Activity: activity, Logger: log,
+			Housekeeper: commit.Housekeeper{Committer: commit.New(repo, commit.Options{Logger: log})}})
 	if err != nil {
 		t.Fatal(err)
 	}

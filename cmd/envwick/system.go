@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 
+	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/reconciler"
@@ -368,6 +369,7 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 			Defaults:      defaults,
 			Guard:         reconciler.GuardPolicy{MaxShare: c.MaxDeleteShare, MaxCount: c.MaxDeleteCount, Override: c.AllowMassDeletion},
 			Housekeeping:  reconciler.HousekeepingPolicy{Disabled: c.NoHousekeeping},
+			Housekeeper:   commit.Housekeeper{Committer: commit.New(repo, commit.Options{Logger: log.With("component", "housekeeping")})},
 			Concurrency:   c.Concurrency,
 			RequestRate:   c.RequestRate,
 			Logger:        log.With("component", "reconciler"),
