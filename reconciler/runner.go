@@ -23,6 +23,11 @@ type Runner struct {
 	// Commits, when set, wakes the runner on each in-process commit (the
 	// store's Subscribe).
 	Commits <-chan string
+	// Poll, when set, reads the head of the branch on the remote (a cheap
+	// ref read, no fetch) every PollInterval; a head no pass has read yet
+	// starts one, as a push webhook would, for remotes that send none.
+	Poll         func(ctx context.Context) (string, error)
+	PollInterval time.Duration
 	// PassOptions apply to every pass.
 	PassOptions PassOptions
 	Logger      *slog.Logger
@@ -35,6 +40,9 @@ type Runner struct {
 	// lastInvalid identifies the invalid files last logged (only the Run
 	// goroutine touches it).
 	lastInvalid string
+	// seen is the newest head a pass has read or been asked to read, so a
+	// poll triggers once per new head.
+	seen atomic.Pointer[string]
 }
 
 func (r *Runner) init() {
@@ -81,6 +89,9 @@ func (r *Runner) LastError() string {
 func (r *Runner) Run(ctx context.Context) error {
 	r.init()
 	commits := r.Commits
+	if r.Poll != nil && r.PollInterval > 0 {
+		go r.poll(ctx)
+	}
 	timer := time.NewTimer(0) // a first pass at once
 	defer timer.Stop()
 	for {
@@ -100,6 +111,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				continue
 			}
 			reason, incremental = "commit "+short(c), true
+			r.seen.Store(&c)
 		}
 		r.runPass(ctx, reason, incremental)
 		// Since Go 1.23 Reset discards a tick that fired during the pass.
@@ -124,6 +136,9 @@ func (r *Runner) runPass(ctx context.Context, reason string, incremental bool) {
 	}
 	empty := ""
 	r.lastErr.Store(&empty)
+	if c := res.Plan.Commit; c != "" {
+		r.seen.Store(&c)
+	}
 	r.ready.Store(true)
 	level := slog.LevelDebug
 	if res.Plan.Changes() > 0 || len(res.Errors) > 0 || res.StatusWritten || len(res.Plan.Invalid) > 0 {
@@ -151,6 +166,33 @@ func (r *Runner) logInvalid(ctx context.Context, invalid []InvalidFile) {
 		for _, p := range f.Problems {
 			r.Logger.WarnContext(ctx, "invalid environment file: left as it is", "environment", f.Name, "problem", p.Error())
 		}
+	}
+}
+
+// poll triggers a pass when the remote's head is one no pass has read.
+// A failed read is logged at debug level and tried again at the next tick:
+// the periodic pass still covers the remote.
+func (r *Runner) poll(ctx context.Context) {
+	tick := time.NewTicker(r.PollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		head, err := r.Poll(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.Logger.DebugContext(ctx, "polling the remote head", "error", err)
+			}
+			continue
+		}
+		if seen := r.seen.Load(); head == "" || (seen != nil && *seen == head) {
+			continue
+		}
+		r.seen.Store(&head)
+		r.Trigger("push " + short(head) + " (poll)")
 	}
 }
 

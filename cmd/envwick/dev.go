@@ -42,6 +42,9 @@ survives restarts; delete the data dir to start over.`,
 	cmd.Flags().Set("log-format", envString("log-format", "text"))
 	cmd.Flags().Lookup("interval").DefValue = "10s"
 	cmd.Flags().Set("interval", envString("interval", "10s"))
+	// The dev repository is on this machine: reading its head is a file read.
+	cmd.Flags().Lookup("poll-interval").DefValue = "500ms"
+	cmd.Flags().Set("poll-interval", envString("poll-interval", "500ms"))
 	return cmd
 }
 

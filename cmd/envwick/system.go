@@ -67,6 +67,8 @@ type systemConfig struct {
 
 	Listen   string
 	Interval time.Duration
+	// PollInterval is how often the remote's head is read (0: never).
+	PollInterval time.Duration
 	// PublicURL is where the provisioner reaches this envwick's webhooks.
 	PublicURL                   string
 	WebhookSecretFile           string
@@ -226,6 +228,7 @@ func (c *systemConfig) addServeFlags(fs *pflag.FlagSet, listen string) {
 	c.Usage.addFlags(fs)
 	fs.StringVar(&c.Listen, "listen", envString("listen", listen), "address for metrics, health and webhooks ["+envName("listen")+"]")
 	durationVar(fs, &c.Interval, "interval", envDuration("interval", time.Minute), "time between periodic passes ["+envName("interval")+"]")
+	durationVar(fs, &c.PollInterval, "poll-interval", envDuration("poll-interval", 30*time.Second), "time between reads of the envs repository's head on the remote (an ls-remote), which start a pass on a push that sent no webhook; 0 disables ["+envName("poll-interval")+"]")
 	fs.StringVar(&c.PublicURL, "public-url", envString("public-url", ""), "URL the provisioner reaches this envwick at, to register its webhook ["+envName("public-url")+"]")
 	fs.StringVar(&c.ProvisionerWebhookTokenFile, "provisioner-webhook-token-file", envString("provisioner-webhook-token-file", ""), "file holding the token the provisioner's webhooks must carry (or set ENVWICK_PROVISIONER_WEBHOOK_TOKEN); without one /webhooks/provisioner is off ["+envName("provisioner-webhook-token-file")+"]")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", envString("webhook-secret-file", ""), "file holding the GitHub push webhook secret (or set ENVWICK_WEBHOOK_SECRET) ["+envName("webhook-secret-file")+"]")
@@ -434,7 +437,10 @@ func (s *System) Run(ctx context.Context, addr string) (string, func() error, er
 		Reconciler: s.Reconciler,
 		Interval:   s.Config.Interval,
 		Commits:    s.Repo.Subscribe(ctx),
-		Logger:     s.Logger.With("component", "runner"),
+		Poll:       s.Repo.RemoteHead,
+		// A zero interval disables the poll.
+		PollInterval: s.Config.PollInterval,
+		Logger:       s.Logger.With("component", "runner"),
 	}
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })

@@ -51,6 +51,9 @@ type remote interface {
 	// to new, and fails with errRejected when the branch is elsewhere.
 	// objects are those the new commits introduced.
 	push(ctx context.Context, branch string, old, new plumbing.Hash, objects []plumbing.Hash) error
+	// head reads where branch is on the remote now (zero: it does not
+	// exist), fetching nothing.
+	head(ctx context.Context, branch string) (plumbing.Hash, error)
 }
 
 // Auth authenticates to the remote. Secrets never appear in logs or errors:
