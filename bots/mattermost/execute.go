@@ -69,6 +69,9 @@ func (b *Bot) execute(ctx context.Context, req request) string {
 		// No server to ask (envwick dev tried with curl): trust the form's
 		// username. With a server configured, identity always comes from it.
 		who, err = person{ID: req.UserID, Username: req.UserName, Name: req.UserName}, nil
+		if l, ok := b.chat.(interface{ learn(person) }); ok {
+			l.learn(who) // so its direct messages name them
+		}
 	}
 	if err != nil {
 		b.log.ErrorContext(ctx, "looking up the person running /cloud", "user", req.UserName, "error", err)

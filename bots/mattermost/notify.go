@@ -134,7 +134,11 @@ func (b *Bot) readyMessage(ctx context.Context, t reconciler.Transition) string 
 		if c.Admin {
 			role = "system admin"
 		}
-		fmt.Fprintf(&s, "- %s: `%s` / `%s`\n", role, c.Username, c.Password)
+		pw := c.Password
+		if m, ok := b.chat.(interface{ MaskSecret(string) string }); ok {
+			pw = m.MaskSecret(pw) // a console is not a private channel
+		}
+		fmt.Fprintf(&s, "- %s: `%s` / `%s`\n", role, c.Username, pw)
 	}
 	return s.String()
 }

@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	githubbot "github.com/envwick/envwick/bots/github"
+	"github.com/envwick/envwick/bots/mattermost"
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/examples"
 	"github.com/envwick/envwick/envs/store"
@@ -87,14 +92,61 @@ func runDev(ctx context.Context, cfg *systemConfig, seed string, out, logOut io.
 	if err := ensureDevWebhookToken(cfg); err != nil {
 		return err
 	}
+	local, err := newLocalMode(dataDir, out)
+	if err != nil {
+		return err
+	}
+	cfg.Local = local
+	removeURL := func() {}
 	return runSystem(ctx, cfg, logOut, "dev", func(sys *System, url string) {
 		if err := sys.registerProvisionerWebhook(ctx, url); err != nil {
 			sys.Logger.Warn("registering the provisioner webhook failed; periodic passes still follow the simulator", "error", err)
 		}
-		printDevHelp(out, devInfo{dataDir: dataDir, repo: repoPath, sim: simURL, url: url, seeded: seeded, branch: cfg.Branch, interval: cfg.Interval.String()})
+		if rm, err := local.writeURL(url); err != nil {
+			sys.Logger.Warn("recording the URL for 'envwick try' failed", "error", err)
+		} else {
+			removeURL = rm
+		}
+		info := devInfo{dataDir: dataDir, repo: repoPath, sim: simURL, url: url, seeded: seeded, branch: cfg.Branch,
+			interval: envs.FormatDuration(cfg.Interval), example: firstEnvironment(ctx, sys)}
+		info.exe, _ = os.Executable()
+		info.github = sys.Mux != nil && muxServes(sys, githubbot.WebhookPath)
+		info.chat = muxServes(sys, mattermost.CommandPath)
+		printDevHelp(out, info)
 	}, func() {
+		removeURL()
 		fmt.Fprintln(out, "\nenvwick dev stopped. State is kept in", dataDir)
 	})
+}
+
+// muxServes reports whether a part mounted a handler for path.
+func muxServes(sys *System, path string) bool {
+	_, pattern := sys.Mux.Handler(&http.Request{Method: http.MethodPost, URL: &url.URL{Path: path}})
+	return pattern != "" && pattern != "/"
+}
+
+// firstEnvironment names an environment of the repository, for the
+// commands the banner prints.
+func firstEnvironment(ctx context.Context, sys *System) string {
+	head, err := sys.Repo.Head("")
+	if err != nil || head == "" {
+		return "NAME"
+	}
+	snap, err := sys.Repo.Load(ctx, head)
+	if err != nil {
+		return "NAME"
+	}
+	var names []string
+	for name, e := range snap.Environments {
+		if e.Err == nil {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return "NAME"
+	}
+	slices.Sort(names)
+	return names[0]
 }
 
 // ensureDevRepo creates the dev envs repository and seeds it the first
@@ -154,40 +206,62 @@ func ensureDevRepo(ctx context.Context, path, seed string) (int, error) {
 
 type devInfo struct {
 	dataDir, repo, sim, url, branch, interval string
-	seeded                                    int
+	// exe is this binary, example an environment to show commands on.
+	exe, example string
+	github, chat bool
+	seeded       int
 }
 
+// printDevHelp prints what runs and what to try. Every line starting with
+// "  $ " is a command that works as printed from the folder its paragraph
+// names (TestDevBannerCommandsWork runs them all).
 func printDevHelp(w io.Writer, d devInfo) {
-	rel := func(p string) string {
-		if wd, err := os.Getwd(); err == nil {
-			if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
-				return r
-			}
-		}
-		return p
-	}
+	q := shellQuote
+	exe := q(d.exe)
+	dd := "--data-dir " + q(d.dataDir)
 	seeded := ""
 	if d.seeded > 0 {
-		seeded = fmt.Sprintf(" (new: seeded with %d environments)", d.seeded)
+		seeded = fmt.Sprintf(" (new: seeded with %s)", plural(d.seeded, "environment"))
 	}
-	fmt.Fprintf(w, `
-envwick dev is running.
+	work := filepath.Join(d.dataDir, "work")
+	fmt.Fprintf(w, "\nenvwick dev is running. State is in %s; delete it to start over.\n\n", d.dataDir)
+	fmt.Fprintf(w, "  envs repository  %s%s\n", d.repo, seeded)
+	fmt.Fprintf(w, "                   branch %s is what people edit; status is on branch %s\n", d.branch, reconciler.StatusBranch)
+	fmt.Fprintf(w, "  provisioner      %s  (the bundled simulator)\n", d.sim)
+	fmt.Fprintf(w, "  envwick          %s  (/metrics /healthz /readyz /webhooks/provisioner)\n", d.url)
+	fmt.Fprintf(w, "  dashboard        %s/  (every environment; 'envwick status' in a terminal)\n", d.url)
+	if d.github {
+		fmt.Fprintf(w, "  GitHub bot       %s%s  (local: no GitHub; what it would post is printed here)\n", d.url, githubbot.WebhookPath)
+	}
+	if d.chat {
+		fmt.Fprintf(w, "  Mattermost bot   %s%s  (/cloud; direct messages are printed here)\n", d.url, mattermost.CommandPath)
+	}
+	fmt.Fprintf(w, "\nTry next, in another terminal, from any folder:\n")
+	if d.github {
+		fmt.Fprintf(w, "  $ %s try label %s --repo acme/app --pr 12 --label %s\n", exe, dd, q(githubbot.LabelCloud))
+	}
+	if d.chat {
+		fmt.Fprintf(w, "  $ %s try cloud %s --user alice create conf42 --license e20\n", exe, dd)
+	}
+	fmt.Fprintf(w, "  $ %s plan %s\n", exe, dd)
+	fmt.Fprintf(w, "  $ curl -s %s/metrics | grep envwick_environments\n", d.url)
+	if _, err := os.Stat(work); err != nil {
+		fmt.Fprintf(w, "  $ git clone %s %s\n", q(d.repo), q(work))
+	} else {
+		fmt.Fprintf(w, "  $ git -C %s pull\n", q(work))
+	}
+	fmt.Fprintf(w, "\nIn %s: edit environments/*.yaml (change spec.installation.version,\nset state: hibernated, or add a file), then:\n", work)
+	fmt.Fprintf(w, "  $ git add -A && git commit -m %s && git push\n", q("Change an environment"))
+	fmt.Fprintf(w, "  $ git fetch && git show origin/%s:status/%s.yaml\n", reconciler.StatusBranch, d.example)
+	fmt.Fprintf(w, "\nA push starts a pass within a second; passes also run every %s and at once on each state change. Ctrl-C stops.\n", d.interval)
+}
 
-  envs repository  %s%s
-                   branch %s is what people edit; status is on branch %s
-  provisioner      %s  (the bundled simulator)
-  envwick          %s  (/metrics /healthz /readyz /webhooks/provisioner)
-  dashboard        %s/  (every environment; 'envwick status' in a terminal)
-
-Try next, in another terminal:
-  git clone %s /tmp/envs && cd /tmp/envs
-  # edit environments/*.yaml (e.g. change spec.installation.version, or set
-  # state: hibernated), or add a file, then:
-  git commit -am "Change an environment" && git push
-  ./bin/envwick plan                      # from this folder: what the next pass would do
-  git fetch && git show origin/%s:status/<name>.yaml   # recorded status
-  curl -s %s/metrics | grep envwick_environments
-
-The reconciler runs every %s and at once on each state change. Ctrl-C stops.
-`, rel(d.repo), seeded, d.branch, reconciler.StatusBranch, d.sim, d.url, d.url, rel(d.repo), reconciler.StatusBranch, d.url, d.interval)
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

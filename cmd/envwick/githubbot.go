@@ -13,6 +13,7 @@ import (
 
 	"github.com/envwick/envwick/bots/commit"
 	githubbot "github.com/envwick/envwick/bots/github"
+	"github.com/envwick/envwick/bots/github/localgithub"
 )
 
 // githubConfig configures the GitHub bot inside serve and dev. The bot is
@@ -76,6 +77,12 @@ func (c *githubConfig) addFlags(fs *pflag.FlagSet) {
 // waits for it, or nil when the bot is off.
 func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) {
 	secrets, err := c.secrets()
+	local := sys.Config.Local
+	if err == nil && len(secrets) == 0 && local != nil {
+		var s string
+		s, err = local.secret(githubSecretFile)
+		secrets = []string{s}
+	}
 	if err != nil || len(secrets) == 0 {
 		return nil, err
 	}
@@ -110,9 +117,14 @@ func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) 
 	}
 	log := sys.Logger.With("component", "github-bot")
 	access := githubbot.Access{BaseURL: c.APIURL, Logger: log}
-	if c.AppID != 0 {
+	switch {
+	case c.AppID != 0:
 		access.AppID, access.PrivateKey, access.InstallationID = c.AppID, []byte(key), c.InstallationID
-	} else {
+	case token == "" && local != nil:
+		// No GitHub: the bot talks to the local one, which prints what it
+		// would post.
+		access.BaseURL, access.Token, access.Transport = localgithub.BaseURL, "local", local.github.Transport()
+	default:
 		access.Token = token
 	}
 	clients, err := githubbot.NewClients(access)
@@ -150,11 +162,16 @@ func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) 
 		return nil, err
 	}
 	*sys.Notifiers = append(*sys.Notifiers, bot)
-	sys.Mux.Handle(githubbot.WebhookPath, bot)
+	if access.BaseURL == localgithub.BaseURL {
+		sys.Mux.Handle(githubbot.WebhookPath, local.github.Observe(bot))
+		sys.Mux.Handle("GET "+devGitHubPostsPath, local.github.PostsHandler())
+	} else {
+		sys.Mux.Handle(githubbot.WebhookPath, bot)
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); bot.Run(runCtx) }()
-	log.InfoContext(ctx, "GitHub bot on", "webhook", githubbot.WebhookPath, "app", c.AppID != 0, "repositories", c.Repos)
+	log.InfoContext(ctx, "GitHub bot on", "webhook", githubbot.WebhookPath, "app", c.AppID != 0, "local", access.BaseURL == localgithub.BaseURL, "repositories", c.Repos)
 	return func() {
 		cancel()
 		<-done

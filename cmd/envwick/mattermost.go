@@ -109,8 +109,18 @@ func (c *chatConfig) addFlags(fs *pflag.FlagSet) {
 // or nil when the bot is off.
 func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 	tokens, err := chatTokens(c.TokensFile)
+	local := sys.Config.Local
+	if err == nil && len(tokens) == 0 && local != nil {
+		var t string
+		t, err = local.secret(mattermostTokenFile)
+		tokens = []string{t}
+	}
 	if err != nil || len(tokens) == 0 {
 		return nil, err
+	}
+	var chat mattermost.Chat
+	if c.ServerURL == "" && local != nil {
+		chat = local.chat // direct messages go to the console
 	}
 	botToken, err := secret("ENVWICK_MATTERMOST_BOT_TOKEN", c.BotTokenFile)
 	if err != nil {
@@ -144,6 +154,7 @@ func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 		Status:       mattermost.ReconcilerStatus{R: sys.Reconciler},
 		Activity:     sys.Activity,
 		Credentials:  credentialKeeper(sys),
+		Chat:         chat,
 		Logger:       log,
 	})
 	if err != nil {
@@ -152,7 +163,7 @@ func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 	}
 	*sys.Notifiers = append(*sys.Notifiers, bot)
 	sys.Mux.Handle("/mattermost/", bot.Handler())
-	log.InfoContext(ctx, "chat bot on", "command", mattermost.CommandPath, "actions", mattermost.ActionsPath, "buttons", actionKey != "" && publicURL != "")
+	log.InfoContext(ctx, "chat bot on", "command", mattermost.CommandPath, "actions", mattermost.ActionsPath, "buttons", actionKey != "" && publicURL != "", "console", chat != nil)
 	return func() {
 		bot.Close()
 		ledger.Close()

@@ -81,6 +81,9 @@ type systemConfig struct {
 	Image imageConfig
 	// Usage configures the usage source (serve and dev only).
 	Usage *usageConfig
+	// Local, set by dev, runs the bots with generated secrets and no
+	// servers (local.go).
+	Local *localMode
 
 	// Attach plugs bots into the system after it is built and before it
 	// runs; each returns a function stopping the bot (nil when it is off).
