@@ -60,6 +60,7 @@ bundled provisioner simulator, nothing to configure.`,
 		newDevCmd(),
 		newProvisionerSimCmd(),
 		newMattermostCmd(),
+		newTryCmd(),
 	)
 	return root
 }
