@@ -304,7 +304,7 @@ func TestRefusedRequestsCommitNothing(t *testing.T) {
 		{name: "someone else's extend", token: cmdToken, user: w.carol, text: "extend mine 1d", status: 200, want: []string{"belongs to @alice"}},
 		{name: "someone else's keep", token: cmdToken, user: w.carol, text: "keep mine", status: 200, want: []string{"belongs to @alice"}},
 		{name: "over quota", token: cmdToken, user: w.carol, text: "create third", status: 200, want: []string{"You already have 2 environments (hers, hers2)"}},
-		{name: "keep cap", token: cmdToken, user: w.carol, text: "keep hers2", status: 200, want: []string{"You already keep 1 environments (hers)"}},
+		{name: "keep cap", token: cmdToken, user: w.carol, text: "keep hers2", status: 200, want: []string{"You already keep 1 environment (hers)"}},
 		{name: "name in use", token: cmdToken, user: w.carol, text: "create mine", status: 200, want: []string{"**mine** is already in use (owner @alice)"}},
 		{name: "no such environment", token: cmdToken, user: w.alice, text: "delete ghost", status: 200, want: []string{"no environment named **ghost**"}},
 		{name: "bad flag value", token: cmdToken, user: w.alice, text: "create y --size huge", status: 200, want: []string{`Invalid size "huge"`, "miniSingleton"}},
@@ -519,4 +519,16 @@ func TestInfoShowsTheWaitForTheImage(t *testing.T) {
 		Image:      &envs.ImageStatus{Reference: "registry.test/mm:abc", Digest: "sha256:123"},
 	}
 	contains(t, w.run(w.alice, "info app"), "waitingforimage", "- WaitingForImage: "+msg, "- Image digest: sha256:123")
+}
+
+// A version left to the fleet's default shows the one the installation
+// runs, or says it is the default; never a blank cell.
+func TestListShowsDefaultedVersion(t *testing.T) {
+	w := newWorld(t, nil)
+	w.run(w.alice, "create pinned --version 10.5.0")
+	w.run(w.alice, "create running")
+	w.run(w.carol, "create waiting")
+	w.status["running"] = envs.EnvironmentStatus{Installation: &envs.InstallationStatus{URL: "https://running.test", State: "stable", Version: "10.11.0"}}
+	contains(t, w.run(w.alice, "list"), "| 10.5.0 |", "| 10.11.0 (default) |")
+	contains(t, w.run(w.carol, "list"), "| waiting | requested |  | @carol | default |")
 }

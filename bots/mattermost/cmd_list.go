@@ -45,7 +45,27 @@ func (a *action) table() string {
 		if st.Installation != nil {
 			url = st.Installation.URL
 		}
-		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s |\n", e.Name, stateOf(e, st), url, ownerName(e), e.Spec.Installation.Version)
+		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s |\n", e.Name, stateOf(e, st), url, ownerName(e), versionOf(e, st))
 	}
 	return s.String()
+}
+
+// versionOf is the version an environment asks for, or, when it leaves
+// that to the fleet's default, the one its installation runs.
+func versionOf(e *envs.Environment, st envs.EnvironmentStatus) string {
+	if v := e.Spec.Installation.Version; v != "" {
+		return v
+	}
+	if st.Installation != nil && st.Installation.Version != "" {
+		return st.Installation.Version + " (default)"
+	}
+	return "default"
+}
+
+// countOf is "1 environment", "2 environments".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -32,13 +32,13 @@ func refusalText(e *commit.PolicyError, verb string) string {
 	case commit.KindNotOwner:
 		return fmt.Sprintf("**%s** belongs to %s; only its owner or an admin may %s it.", e.Name, commit.OwnerName(e.Owner), verb)
 	case commit.KindQuota:
-		return fmt.Sprintf("You already have %d environments (%s); the quota is %d per person. Delete one first with `/cloud delete NAME`.",
-			e.Used, list, e.Limit)
+		return fmt.Sprintf("You already have %s (%s); the quota is %d per person. Delete one first with `/cloud delete NAME`.",
+			countOf(e.Used, "environment"), list, e.Limit)
 	case commit.KindUnits:
 		return fmt.Sprintf("**%s** would count %d size units and your environments (%s) count %d; the quota is %d units per person. Pick a smaller `--size` or delete one first.",
 			e.Name, e.Asked, list, e.Used, e.Limit)
 	case commit.KindKept:
-		return fmt.Sprintf("You already keep %d environments (%s), the most one person may (%d). `/cloud unkeep NAME` one first.", e.Used, list, e.Limit)
+		return fmt.Sprintf("You already keep %s (%s), the most one person may (%d). `/cloud unkeep NAME` one first.", countOf(e.Used, "environment"), list, e.Limit)
 	case commit.KindExtension:
 		return fmt.Sprintf("You can extend by at most %s at a time.", envs.FormatDuration(e.MaxDuration))
 	case commit.KindLifetime:
