@@ -243,7 +243,7 @@ func printDevHelp(w io.Writer, d devInfo) {
 	if d.chat {
 		fmt.Fprintf(w, "  $ %s try cloud %s --user alice create conf42 --license e20\n", exe, dd)
 	}
-	fmt.Fprintf(w, "  $ %s plan %s\n", exe, dd)
+	fmt.Fprintf(w, "  $ %s status %s\n", exe, dd)
 	fmt.Fprintf(w, "  $ curl -s %s/metrics | grep envwick_environments\n", d.url)
 	if _, err := os.Stat(work); err != nil {
 		fmt.Fprintf(w, "  $ git clone %s %s\n", q(d.repo), q(work))
@@ -251,6 +251,7 @@ func printDevHelp(w io.Writer, d devInfo) {
 		fmt.Fprintf(w, "  $ git -C %s pull\n", q(work))
 	}
 	fmt.Fprintf(w, "\nIn %s: edit environments/*.yaml (change spec.installation.version,\nset state: hibernated, or add a file), then:\n", work)
+	fmt.Fprintf(w, "  $ %s plan --dir .    # what the next pass would do (exit 2: something would change)\n", exe)
 	fmt.Fprintf(w, "  $ git add -A && git commit -m %s && git push\n", q("Change an environment"))
 	fmt.Fprintf(w, "  $ git fetch && git show origin/%s:status/%s.yaml\n", reconciler.StatusBranch, d.example)
 	fmt.Fprintf(w, "\nA push starts a pass within a second; passes also run every %s and at once on each state change. Ctrl-C stops.\n", d.interval)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
@@ -26,6 +27,7 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 	"github.com/go-git/go-git/v5/utils/ioutil"
 )
 
@@ -311,6 +313,26 @@ func (d *dirRemote) open() (*filesystem.Storage, error) {
 }
 
 func (d *dirRemote) fetch(ctx context.Context) error {
+	return retryTornRef(ctx, func() error { return d.fetchOnce(ctx) })
+}
+
+// retryTornRef runs read again when it met a ref file another process was
+// rewriting at that moment (go-git truncates a ref file and then writes
+// it): a few tries a few milliseconds apart see the new value.
+func retryTornRef(ctx context.Context, read func() error) error {
+	err := read()
+	for try := 0; try < 5 && errors.Is(err, dotgit.ErrEmptyRefFile); try++ {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(try+1) * 5 * time.Millisecond):
+		}
+		err = read()
+	}
+	return err
+}
+
+func (d *dirRemote) fetchOnce(ctx context.Context) error {
 	src, err := d.open()
 	if err != nil {
 		return err

@@ -56,13 +56,17 @@ func (n *netRemote) head(ctx context.Context, branch string) (plumbing.Hash, err
 }
 
 // head reads a branch of a repository on this machine.
-func (d *dirRemote) head(_ context.Context, branch string) (plumbing.Hash, error) {
+func (d *dirRemote) head(ctx context.Context, branch string) (plumbing.Hash, error) {
 	src, err := d.open()
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
 	defer src.Close()
-	ref, err := src.Reference(plumbing.NewBranchReferenceName(branch))
+	var ref *plumbing.Reference
+	err = retryTornRef(ctx, func() (err error) {
+		ref, err = src.Reference(plumbing.NewBranchReferenceName(branch))
+		return err
+	})
 	if errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return plumbing.ZeroHash, nil
 	}
