@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/pflag"
@@ -41,6 +43,10 @@ func (c *automationConfig) attach(ctx context.Context, sys *System, bot *githubb
 		return nil, err
 	}
 	log := sys.Logger.With("component", "pr-automation")
+	// The automation saves its e2e runs there, but does not make it.
+	if err := os.MkdirAll(filepath.Join(dir, "automation"), 0o755); err != nil {
+		return nil, fmt.Errorf("creating the automation's data dir: %w", err)
+	}
 	a, err := automation.New(automation.Options{Config: cfg, GitHub: clients, Committer: committer, GitToken: token,
 		DataDir: filepath.Join(dir, "automation"), Logger: log})
 	if err != nil {

@@ -110,8 +110,9 @@ func runDev(ctx context.Context, cfg *systemConfig, seed string, out, logOut io.
 		info := devInfo{dataDir: dataDir, repo: repoPath, sim: simURL, url: url, seeded: seeded, branch: cfg.Branch,
 			interval: envs.FormatDuration(cfg.Interval), example: firstEnvironment(ctx, sys)}
 		info.exe, _ = os.Executable()
-		info.github = sys.Mux != nil && muxServes(sys, githubbot.WebhookPath)
-		info.chat = muxServes(sys, mattermost.CommandPath)
+		info.github = muxServes(sys, http.MethodPost, githubbot.WebhookPath)
+		info.localGitHub = muxServes(sys, http.MethodGet, devGitHubPostsPath)
+		info.chat = muxServes(sys, http.MethodPost, mattermost.CommandPath)
 		printDevHelp(out, info)
 	}, func() {
 		removeURL()
@@ -120,8 +121,8 @@ func runDev(ctx context.Context, cfg *systemConfig, seed string, out, logOut io.
 }
 
 // muxServes reports whether a part mounted a handler for path.
-func muxServes(sys *System, path string) bool {
-	_, pattern := sys.Mux.Handler(&http.Request{Method: http.MethodPost, URL: &url.URL{Path: path}})
+func muxServes(sys *System, method, path string) bool {
+	_, pattern := sys.Mux.Handler(&http.Request{Method: method, URL: &url.URL{Path: path}})
 	return pattern != "" && pattern != "/"
 }
 
@@ -207,9 +208,9 @@ func ensureDevRepo(ctx context.Context, path, seed string) (int, error) {
 type devInfo struct {
 	dataDir, repo, sim, url, branch, interval string
 	// exe is this binary, example an environment to show commands on.
-	exe, example string
-	github, chat bool
-	seeded       int
+	exe, example              string
+	github, localGitHub, chat bool
+	seeded                    int
 }
 
 // printDevHelp prints what runs and what to try. Every line starting with
@@ -230,14 +231,18 @@ func printDevHelp(w io.Writer, d devInfo) {
 	fmt.Fprintf(w, "  provisioner      %s  (the bundled simulator)\n", d.sim)
 	fmt.Fprintf(w, "  envwick          %s  (/metrics /healthz /readyz /webhooks/provisioner)\n", d.url)
 	fmt.Fprintf(w, "  dashboard        %s/  (every environment; 'envwick status' in a terminal)\n", d.url)
-	if d.github {
+	switch {
+	case d.localGitHub:
 		fmt.Fprintf(w, "  GitHub bot       %s%s  (local: no GitHub; what it would post is printed here)\n", d.url, githubbot.WebhookPath)
+		fmt.Fprintf(w, "                   with the pull request automation: /e2e-test and the stale sweep on acme/app\n")
+	case d.github:
+		fmt.Fprintf(w, "  GitHub bot       %s%s\n", d.url, githubbot.WebhookPath)
 	}
 	if d.chat {
 		fmt.Fprintf(w, "  Mattermost bot   %s%s  (/cloud; direct messages are printed here)\n", d.url, mattermost.CommandPath)
 	}
 	fmt.Fprintf(w, "\nTry next, in another terminal, from any folder:\n")
-	if d.github {
+	if d.localGitHub {
 		fmt.Fprintf(w, "  $ %s try label %s --repo acme/app --pr 12 --label %s\n", exe, dd, q(githubbot.LabelCloud))
 	}
 	if d.chat {

@@ -155,6 +155,13 @@ func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) 
 		ledger.Close()
 		return nil, err
 	}
+	if access.BaseURL == localgithub.BaseURL && c.Automation.ConfigFile == "" {
+		if c.Automation.ConfigFile, err = local.automationConfig(); err != nil {
+			bot.Close()
+			ledger.Close()
+			return nil, err
+		}
+	}
 	stopAutomation, err := c.Automation.attach(ctx, sys, bot, clients, committer, dir)
 	if err != nil {
 		bot.Close()

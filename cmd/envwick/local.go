@@ -83,6 +83,32 @@ func (l *localMode) writeURL(url string) (func(), error) {
 	return func() { os.Remove(path) }, nil
 }
 
+// devAutomation is the pull request automation dev runs for the
+// repository 'envwick try' uses by default: /e2e-test environments (the
+// workflow dispatch is printed) and the stale sweep. The others need a
+// real GitHub to fetch and push branches.
+const devAutomation = `# Written by envwick dev; pass --github-automation-config to use another.
+repositories:
+  acme/app:
+    stale: {days: 14}
+    e2e:
+      workflow: e2e.yml
+      image: mattermostdevelopment/mattermost-enterprise-edition
+      defaultSuite: smoke
+      suites:
+        smoke: {size: miniSingleton, ttl: 2h}
+`
+
+// automationConfig writes dev's automation configuration and returns its
+// path.
+func (l *localMode) automationConfig() (string, error) {
+	path := filepath.Join(l.dir, "automation.yaml")
+	if err := os.WriteFile(path, []byte(devAutomation), 0o600); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return path, nil
+}
+
 // readSecretFile reads a secret file, refusing one others may read.
 func readSecretFile(path string) (string, error) {
 	fi, err := os.Stat(path)

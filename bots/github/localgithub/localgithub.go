@@ -80,6 +80,11 @@ func New(out io.Writer) *Server {
 	m.HandleFunc("PATCH /repos/{owner}/{repo}/check-runs/{id}", s.checkRun)
 	m.HandleFunc("POST /repos/{owner}/{repo}/issues/{n}/labels", s.addLabels)
 	m.HandleFunc("DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}", s.removeLabel)
+	m.HandleFunc("POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches", s.dispatch)
+	m.HandleFunc("GET /repos/{owner}/{repo}/actions/workflows/{workflow}/runs", func(w http.ResponseWriter, _ *http.Request) {
+		// No workflow runs here: dispatches are printed, not run.
+		writeJSON(w, http.StatusOK, &gh.WorkflowRuns{TotalCount: gh.Int(0), WorkflowRuns: []*gh.WorkflowRun{}})
+	})
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found: envwick dev's local GitHub does not serve "+r.Method+" "+r.URL.Path)
 	})
@@ -404,6 +409,18 @@ func (s *Server) removeLabel(w http.ResponseWriter, r *http.Request) {
 	s.post(k, "labels", "-"+name)
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "[]")
+}
+
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	var in gh.CreateWorkflowDispatchEventRequest
+	if !decode(w, r, &in) {
+		return
+	}
+	inputs, _ := json.Marshal(in.Inputs)
+	s.mu.Lock()
+	s.post(repoOf(r), "workflow "+r.PathValue("workflow"), fmt.Sprintf("dispatched on %s with inputs %s", in.Ref, inputs))
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func short(sha string) string {
