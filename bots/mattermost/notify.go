@@ -50,6 +50,9 @@ func (b *Bot) knownOwner(name string) string {
 // Mattermost owner, or the owner remembered from earlier.
 func (b *Bot) recipient(ctx context.Context, t reconciler.Transition) (string, error) {
 	if c := t.Source().Chat; c != nil && c.UserID != "" {
+		if l, ok := b.chat.(interface{ learn(person) }); ok {
+			l.learn(person{ID: c.UserID, Username: c.User}) // a console names them
+		}
 		return c.UserID, nil
 	}
 	if u := t.Owner().Mattermost; u != "" {
