@@ -425,11 +425,42 @@ func (d *dirRemote) push(ctx context.Context, branch string, old, new plumbing.H
 	if old.IsZero() {
 		return d.createBranch(name, new)
 	}
-	err = dst.CheckAndSetReference(plumbing.NewHashReference(name, new), plumbing.NewHashReference(name, old))
-	if errors.Is(err, storage.ErrReferenceHasChanged) {
+	return d.moveBranch(dst, name, old, new)
+}
+
+// moveBranch moves a branch from old to new as git does: under the
+// branch's .lock file (which git and other envwick processes respect), and
+// by renaming the new value into place, so that a git client reading the
+// repository meanwhile sees the old value or the new one, never an empty
+// file (go-git's own reference update truncates the file, then writes it).
+// A branch locked by someone else is a rejected push: the caller retries.
+func (d *dirRemote) moveBranch(dst *filesystem.Storage, name plumbing.ReferenceName, old, new plumbing.Hash) error {
+	ref := filepath.Join(d.gitDir(), filepath.FromSlash(name.String()))
+	lock := ref + ".lock"
+	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
 		return errRejected
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("locking %s: %w", name, err)
+	}
+	defer os.Remove(lock) // a no-op once renamed
+	cur, err := dst.Reference(name)
+	if err != nil || cur.Hash() != old {
+		f.Close()
+		return errRejected
+	}
+	if _, err := f.WriteString(new.String() + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	if err := os.Rename(lock, ref); err != nil {
+		return fmt.Errorf("moving %s: %w", name, err)
+	}
+	return nil
 }
 
 // createBranch creates a branch only if no one else just did: go-git's

@@ -1,6 +1,10 @@
 package store_test
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/envwick/envwick/envs/store"
@@ -61,5 +65,40 @@ func TestRemoteHeadOfLocalOnlyRepository(t *testing.T) {
 	res := commit(t, r, store.Change{Message: "Create demo", Apply: writeFile(envPath("demo"), envYAML("demo", "jane"))})
 	if h, err := r.RemoteHead(ctxT(t)); err != nil || h != res.Commit {
 		t.Fatalf("RemoteHead = %q, %v; want %s", h, err, res.Commit)
+	}
+}
+
+// A git client reading a repository on this machine while envwick pushes
+// to it sees a branch's old value or its new one, never a half-written
+// ref file (git fetch would fail on it).
+func TestPushToLocalRepositoryMovesBranchAtomically(t *testing.T) {
+	root := t.TempDir()
+	bare := gittest.InitBare(t, root, "envs.git")
+	r := open(t, store.Options{URL: bare})
+	commit(t, r, store.Change{Message: "Create demo", Apply: writeFile(envPath("demo"), envYAML("demo", "jane"))})
+	ref := filepath.Join(bare, "refs", "heads", "main")
+	stop := make(chan struct{})
+	torn := make(chan string, 1)
+	go func() {
+		defer close(torn)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			b, err := os.ReadFile(ref)
+			if err == nil && len(strings.TrimSpace(string(b))) != 40 {
+				torn <- string(b)
+				return
+			}
+		}
+	}()
+	for i := range 30 {
+		commit(t, r, store.Change{Message: "Change demo", Apply: writeFile(envPath("demo"), envYAML("demo", fmt.Sprintf("owner%d", i)))})
+	}
+	close(stop)
+	if b, ok := <-torn; ok {
+		t.Fatalf("a reader saw the branch as %q", b)
 	}
 }
