@@ -116,6 +116,9 @@ func newTryCloudCmd(o *tryOptions) *cobra.Command {
 	return cmd
 }
 
+// requestTimeout bounds a request to the running dev.
+const requestTimeout = 30 * time.Second
+
 // devTarget is a running dev: its URL and a generated secret.
 func devTarget(dataDir, secretFile string) (string, string, error) {
 	dir := localDir(dataDir)
@@ -136,6 +139,8 @@ func devTarget(dataDir, secretFile string) (string, string, error) {
 // tryPullRequest sends one pull request event, built from the shipped
 // example, and prints the posts it brings about.
 func tryPullRequest(ctx context.Context, o *tryOptions, out io.Writer, event, action string, edit func(map[string]any, *tryOptions) error) error {
+	ctx, cancel := context.WithTimeout(ctx, o.Wait+requestTimeout)
+	defer cancel()
 	base, secret, err := devTarget(o.DataDir, githubSecretFile)
 	if err != nil {
 		return err
@@ -300,6 +305,9 @@ func waitPosts(ctx context.Context, o *tryOptions, out io.Writer, base string, a
 // tryCloud posts a /cloud command as Mattermost does: a form with the
 // command's token, and prints the answer.
 func tryCloud(ctx context.Context, o *tryOptions, out io.Writer, text string) error {
+	// The bot answers within its reply budget (2 s), or says it is working.
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
 	base, token, err := devTarget(o.DataDir, mattermostTokenFile)
 	if err != nil {
 		return err
