@@ -49,7 +49,7 @@ func DefaultDefaults() Defaults {
 		Size:                  "miniSingleton",
 		License:               "enterprise",
 		Affinity:              "multitenant",
-		Database:              "aws-multitenant-rds-postgres",
+		Database:              "aws-multitenant-rds-postgres-pgbouncer",
 		Filestore:             "bifrost",
 		State:                 StateRunning,
 		HibernateAfterIdle:    Duration{7 * 24 * time.Hour},

@@ -36,7 +36,7 @@ func TestWithDefaults(t *testing.T) {
 	}
 	in := got.Spec.Installation
 	if in.Size != "miniHA" || in.Image != "mattermost/mattermost-enterprise-edition" || in.Affinity != "multitenant" ||
-		in.Database != "aws-multitenant-rds-postgres" || in.Filestore != "bifrost" || in.License == "" || in.Version == "" {
+		in.Database != "aws-multitenant-rds-postgres-pgbouncer" || in.Filestore != "bifrost" || in.License == "" || in.Version == "" {
 		t.Fatalf("installation defaults: %+v", in)
 	}
 	if got.Spec.State != StateRunning || got.Spec.Lifecycle.HibernateAfterIdle.Duration != time.Hour ||
