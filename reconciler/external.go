@@ -19,6 +19,8 @@ type external struct {
 	owner    Owner
 	limiter  *rate.Limiter
 	metrics  Metrics
+	// licenses, when set, turns license names into texts (licenses.go).
+	licenses LicenseTexts
 }
 
 // observed is what Observe found.
@@ -42,6 +44,7 @@ func (x *external) Observe(ctx context.Context) (*observed, error) {
 	err := x.platform.ListInstallations(ctx, platform.ListFilter{OwnerID: x.owner.OwnerID, GroupID: x.owner.GroupID},
 		func(page []platform.Installation) error {
 			o.pages++
+			x.licenseNames(page)
 			for i := range page {
 				inst := &page[i]
 				if !x.owner.owns(inst) || inst.Phase == platform.PhaseDeleting {
@@ -82,6 +85,7 @@ func (x *external) ObserveSome(ctx context.Context, names map[string]bool, statu
 				var inst *platform.Installation
 				err := x.call(ctx, "get", func(ctx context.Context) (err error) {
 					inst, err = x.platform.GetInstallation(ctx, st.Status.Installation.ID)
+					x.licenseName(inst)
 					return err
 				})
 				switch {
@@ -129,6 +133,7 @@ func (x *external) lookup(ctx context.Context, env, name string) (*platform.Inst
 	var found *platform.Installation
 	err := x.call(ctx, "list", func(ctx context.Context) error {
 		return x.platform.ListInstallations(ctx, platform.ListFilter{OwnerID: x.owner.OwnerID, Name: name}, func(page []platform.Installation) error {
+			x.licenseNames(page)
 			for i := range page {
 				inst := page[i]
 				if inst.Name == name && x.liveOf(&inst, env) {
@@ -156,9 +161,13 @@ func (x *external) Create(ctx context.Context, d *Desired, generation int) (*pla
 	for attempt := 0; attempt < maxNameAttempts; attempt++ {
 		name := installationName(d.Name, generation)
 		req := requestFor(d.Env, name, x.owner)
+		if err := x.licenseText(&req.License); err != nil {
+			return nil, generation, fmt.Errorf("creating installation %s: %w", name, err)
+		}
 		var inst *platform.Installation
 		err := x.call(ctx, "create", func(ctx context.Context) (err error) {
 			inst, err = x.platform.CreateInstallation(ctx, req)
+			x.licenseName(inst)
 			return err
 		})
 		if err == nil {
@@ -181,6 +190,13 @@ func (x *external) Create(ctx context.Context, d *Desired, generation int) (*pla
 
 // Update patches an installation.
 func (x *external) Update(ctx context.Context, id string, p platform.InstallationPatch) (*platform.Installation, error) {
+	if p.License != nil {
+		text := *p.License
+		if err := x.licenseText(&text); err != nil {
+			return nil, fmt.Errorf("updating installation %s: %w", id, err)
+		}
+		p.License = &text // a copy: the plan keeps the name
+	}
 	return x.change(ctx, "update", "updating", id, func(ctx context.Context) (*platform.Installation, error) {
 		return x.platform.UpdateInstallation(ctx, id, p)
 	})
@@ -205,6 +221,7 @@ func (x *external) change(ctx context.Context, verb, doing, id string, fn func(c
 	var inst *platform.Installation
 	err := x.call(ctx, verb, func(ctx context.Context) (err error) {
 		inst, err = fn(ctx)
+		x.licenseName(inst)
 		return err
 	})
 	if err != nil {

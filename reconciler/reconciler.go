@@ -67,6 +67,9 @@ type Config struct {
 	ImageDeadline time.Duration
 	ImageRecheck  time.Duration
 	Metrics       Metrics
+	// Licenses, when set, resolves license names to texts (see
+	// LicenseTexts); without it names go to the platform as they are.
+	Licenses LicenseTexts
 }
 
 func (c *Config) setDefaults() {
@@ -162,6 +165,7 @@ func New(repo Repository, p platform.Platform, cfg Config) (*Reconciler, error) 
 			owner:    cfg.Owner,
 			limiter:  rate.NewLimiter(rate.Limit(cfg.RequestRate), cfg.RequestBurst),
 			metrics:  cfg.Metrics,
+			licenses: cfg.Licenses,
 		},
 		defaulted: map[string]*envs.Environment{},
 		backoff:   map[string]backoffState{},

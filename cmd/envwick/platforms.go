@@ -78,8 +78,9 @@ func openProvisioner(_ context.Context, c *systemConfig, s *System) (platform.Pl
 // requests are the same as against the real provisioner.
 func openProvisionerSim(_ context.Context, c *systemConfig, s *System) (platform.Platform, func() error, error) {
 	sim, err := provisionersim.New(provisionersim.Options{
-		DataDir: filepath.Join(c.DataDir, "provisioner-sim"),
-		Logger:  s.Logger.With("component", "provisioner-sim"),
+		DataDir:  filepath.Join(c.DataDir, "provisioner-sim"),
+		Logger:   s.Logger.With("component", "provisioner-sim"),
+		Licenses: licenseTexts(s.Licenses),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the provisioner simulator: %w", err)

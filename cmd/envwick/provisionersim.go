@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envwick/envwick/reconciler/licenses"
 	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
@@ -15,9 +16,9 @@ import (
 // behaves like the real one.
 func newProvisionerSimCmd() *cobra.Command {
 	var (
-		listen, dataDir, apiKeyFile, logLevel string
-		opts                                  provisionersim.Options
-		timing                                = provisionersim.DefaultTiming()
+		listen, dataDir, apiKeyFile, logLevel, licenseDir string
+		opts                                              provisionersim.Options
+		timing                                            = provisionersim.DefaultTiming()
 	)
 	cmd := &cobra.Command{
 		Use:   "provisioner-sim",
@@ -39,6 +40,15 @@ from ENVWICK_SIM_API_KEY or --api-key-file and then required in x-api-key.`,
 			key, err := secret("ENVWICK_SIM_API_KEY", apiKeyFile)
 			if err != nil {
 				return fmt.Errorf("--api-key-file: %w", err)
+			}
+			if licenseDir != "" {
+				// The simulator accepts the texts of the directory only.
+				st, err := licenses.New(licenses.Options{Dir: licenseDir})
+				if err != nil {
+					return fmt.Errorf("--license-dir: %w", err)
+				}
+				opts.Licenses = licenseTexts(st)
+				logger.Info("accepting the license texts of a directory", "names", st.Names())
 			}
 			opts.APIKey, opts.DataDir, opts.Timing, opts.Logger = key, dataDir, &timing, logger
 			sim, err := provisionersim.New(opts)
@@ -62,6 +72,7 @@ from ENVWICK_SIM_API_KEY or --api-key-file and then required in x-api-key.`,
 	f.StringVar(&dataDir, "data", "", "directory keeping the state across restarts (empty: in memory only)")
 	f.StringVar(&apiKeyFile, "api-key-file", "", "file holding the API key to require (or set ENVWICK_SIM_API_KEY)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&licenseDir, "license-dir", "", "folder of license texts (one file per name): only these are accepted, any other license is refused with 400")
 	f.StringVar(&opts.InstallationURL, "installation-url", "", "URL of every installation (e.g. a local Mattermost server); default https://<DNS>")
 	f.StringVar(&opts.Environment, "environment", "dev", "environment named in webhook payloads")
 	f.BoolVar(&opts.DisableSupervisors, "disable-supervisors", false, "no automatic progression: states change only through the API (like the real --disable-all-supervisors)")

@@ -23,6 +23,7 @@ import (
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/reconciler"
+	"github.com/envwick/envwick/reconciler/licenses"
 	"github.com/envwick/envwick/reconciler/metrics"
 	"github.com/envwick/envwick/reconciler/platform"
 	"github.com/envwick/envwick/reconciler/usage"
@@ -61,6 +62,7 @@ type systemConfig struct {
 	HibernateAfterIdle    time.Duration
 	DeleteAfterHibernated time.Duration
 	NoHousekeeping        bool
+	LicenseDir            string
 
 	// Policy is what every bot's commits obey (serve and dev).
 	Policy policyConfig
@@ -210,6 +212,7 @@ func (c *systemConfig) addFlags(fs *pflag.FlagSet) {
 	durationVar(fs, &c.DeleteAfterHibernated, "delete-after-hibernated", envDuration("delete-after-hibernated", 14*24*time.Hour), "delete environments hibernated this long ["+envName("delete-after-hibernated")+"]")
 	fs.BoolVar(&c.NoHousekeeping, "no-housekeeping", envBool("no-housekeeping", false), "record deadlines but commit no housekeeping ["+envName("no-housekeeping")+"]")
 	c.Image.addFlags(fs)
+	s(&c.LicenseDir, "license-dir", "", "folder of license texts, one file per license name (also ENVWICK_LICENSE_<NAME>; see docs/operations.md)")
 	s(&c.LogFormat, "log-format", "json", "log format: json or text")
 	s(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
@@ -312,6 +315,9 @@ type System struct {
 	Notifiers *reconciler.FanOut
 	Metrics   *metrics.Metrics
 	Registry  *prometheus.Registry
+	// Licenses holds the license texts by name; nil when none are
+	// configured. Bots check license names against it.
+	Licenses *licenses.Store
 	// Mux serves /metrics, /healthz, /readyz and the webhooks; bots add
 	// their handlers.
 	Mux *http.ServeMux
@@ -346,6 +352,9 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 	s.Repo = repo
 	s.closers = append(s.closers, repo.Close)
 
+	if s.Licenses, err = openLicenses(c.LicenseDir, log); err != nil {
+		return nil, err
+	}
 	p, closePlatform, err := openPlatform(ctx, c, s)
 	if err != nil {
 		return nil, err
@@ -386,6 +395,7 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 			Images:        images,
 			ImageDeadline: c.Image.Deadline,
 			Metrics:       s.Metrics,
+			Licenses:      reconcilerLicenses(s.Licenses),
 		})
 	if err != nil {
 		return nil, err

@@ -204,6 +204,9 @@ func (s *Sim) createInstallation(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "create installation request failed validation: %v", err)
 		return
 	}
+	if !s.licenseAccepted(w, &req.License) {
+		return
+	}
 	if req.GroupID == "" && len(req.GroupSelectionAnnotations) > 0 {
 		fail(w, http.StatusBadRequest, "no group matching all annotations found")
 		return
@@ -504,7 +507,7 @@ func decodePatch(w http.ResponseWriter, r *http.Request) (*provisioner.PatchInst
 
 func (s *Sim) updateInstallation(w http.ResponseWriter, r *http.Request) {
 	p, ok := decodePatch(w, r)
-	if !ok {
+	if !ok || !s.licenseAccepted(w, p.License) {
 		return
 	}
 	s.mu.Lock()

@@ -64,6 +64,10 @@ type Options struct {
 	// Nil answers every command with empty output. Every command is also
 	// recorded (see ExecLog).
 	Exec func(ctx context.Context, inst provisioner.Installation, command string, args []string) ([]byte, error)
+	// Licenses, when set, are the license texts the simulator accepts: a
+	// create or update with any other license is refused with 400 (see
+	// licenseAccepted). Empty accepts any text.
+	Licenses []string
 	// Now is the base clock (default time.Now); Advance moves the
 	// simulator's clock ahead of it.
 	Now func() time.Time
