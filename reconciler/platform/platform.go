@@ -84,6 +84,8 @@ type Installation struct {
 	Annotations []string          `json:"annotations,omitempty"`
 	URL         string            `json:"url,omitempty"`
 	CreateAt    time.Time         `json:"createAt,omitempty"`
+	// DeletionLocked is the platform's deletion lock (DeletionLocker).
+	DeletionLocked bool `json:"deletionLocked,omitempty"`
 }
 
 // InstallationRequest creates an installation.

@@ -64,6 +64,10 @@ type Platform struct {
 	PendingDeletion bool
 	// restoreTo is the state a binned installation returns to.
 	restoreTo map[string]string
+	// ExecFunc answers Exec (nil: empty output); every command is recorded
+	// (ExecLog).
+	ExecFunc func(inst platform.Installation, command string, args []string) ([]byte, error)
+	execLog  map[string][][]string
 }
 
 var (
@@ -247,6 +251,9 @@ func (p *Platform) DeleteInstallation(_ context.Context, id string) error {
 	in, ok := p.insts[id]
 	if !ok {
 		return fmt.Errorf("installation %s: %w", id, platform.ErrNotFound)
+	}
+	if in.DeletionLocked {
+		return fmt.Errorf("installation %s: %w", id, platform.ErrDeletionLocked)
 	}
 	switch in.State {
 	case StateDeleting, StateDeleted, StateBinned:

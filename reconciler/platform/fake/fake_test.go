@@ -16,7 +16,8 @@ func TestConformance(t *testing.T) {
 		Request: func(name string) platform.InstallationRequest {
 			return platform.InstallationRequest{Name: name, OwnerID: "envwick", Size: "small", Version: "1.0"}
 		},
-		Settle: p.Settle,
+		Settle:  p.Settle,
+		ExecLog: p.ExecLog,
 	})
 }
 

@@ -23,6 +23,9 @@ type Target struct {
 	// Settle, when set, lets the platform finish work in progress; it is
 	// called while waiting for an installation to reach a phase.
 	Settle func()
+	// ExecLog, when set, returns the commands an Executor ran in an
+	// installation, each as the command followed by its arguments.
+	ExecLog func(installationID string) [][]string
 }
 
 // Run runs the suite against t.
@@ -97,6 +100,13 @@ func Run(t *testing.T, tg Target) {
 		}
 		waitPhase(t, tg, created.ID, platform.PhaseStable)
 	})
+
+	if ex, ok := p.(platform.Executor); ok {
+		t.Run("exec", func(t *testing.T) { runExec(t, tg, ex, created.ID) })
+	}
+	if dl, ok := p.(platform.DeletionLocker); ok {
+		t.Run("deletion lock", func(t *testing.T) { runDeletionLock(t, tg, dl, created.ID) })
+	}
 
 	t.Run("delete", func(t *testing.T) {
 		if err := p.DeleteInstallation(ctx, created.ID); err != nil {

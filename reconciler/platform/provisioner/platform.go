@@ -98,6 +98,11 @@ func (p *Platform) DeleteInstallation(ctx context.Context, id string) error {
 	if errors.Is(err, ErrInvalidTransition) {
 		return nil
 	}
+	if errors.Is(err, ErrForbidden) {
+		if in, gerr := p.Client.GetInstallation(ctx, id); gerr == nil && in.DeletionLocked {
+			return fmt.Errorf("%w: %w", platform.ErrDeletionLocked, err)
+		}
+	}
 	return mapErr(err, false)
 }
 
@@ -155,6 +160,8 @@ func fromWire(in *Installation) platform.Installation {
 		Annotations: in.AnnotationNames(),
 		URL:         in.SiteURL(),
 		CreateAt:    in.Created(),
+
+		DeletionLocked: in.DeletionLocked,
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // client talking to the simulator over HTTP, the wire API the real
 // provisioner speaks.
 func TestPlatformConformance(t *testing.T) {
-	client := simClient(t)
+	client, sim := simSetup(t)
 	platformtest.Run(t, platformtest.Target{
 		Platform: &provisioner.Platform{Client: client, Domain: "conformance.test"},
 		OwnerID:  "envwick",
@@ -24,6 +24,7 @@ func TestPlatformConformance(t *testing.T) {
 				Affinity: provisioner.AffinityMultiTenant,
 			}
 		},
+		ExecLog: sim.ExecLog,
 	})
 }
 
@@ -51,6 +52,12 @@ func TestClassifyKnowsEveryState(t *testing.T) {
 // a client of it.
 func simClient(t *testing.T) *provisioner.Client {
 	t.Helper()
+	client, _ := simSetup(t)
+	return client
+}
+
+func simSetup(t *testing.T) (*provisioner.Client, *provisionersim.Sim) {
+	t.Helper()
 	sim, err := provisionersim.New(provisionersim.Options{Timing: &provisionersim.Timing{}})
 	if err != nil {
 		t.Fatal(err)
@@ -64,5 +71,5 @@ func simClient(t *testing.T) *provisioner.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return client
+	return client, sim
 }
