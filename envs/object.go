@@ -77,6 +77,11 @@ func (s EnvironmentStatus) DeepCopy() EnvironmentStatus {
 		v.WaitingSince = copyTime(s.Image.WaitingSince)
 		out.Image = &v
 	}
+	if s.TestData != nil {
+		v := *s.TestData
+		v.LoadedAt = copyTime(s.TestData.LoadedAt)
+		out.TestData = &v
+	}
 	return out
 }
 

@@ -156,6 +156,11 @@ type Lifecycle struct {
 	// Keep protects the environment from housekeeping (idle hibernation and
 	// deletion). Explicit expiry still applies.
 	Keep bool `json:"keep,omitempty"`
+	// DeletionLocked sets the platform's deletion lock on the
+	// installation (the provisioner's deletion/lock), beyond envwick's own
+	// keep: while it is set the installation is not deleted, not even when
+	// the file is removed, and housekeeping does not delete it.
+	DeletionLocked bool `json:"deletionLocked,omitempty"`
 }
 
 // EnvironmentStatus is what the reconciler last observed and decided.
@@ -181,6 +186,11 @@ type EnvironmentStatus struct {
 	// Image is the container image the environment runs, as resolved in
 	// its registry before a create or an update.
 	Image *ImageStatus `json:"image,omitempty"`
+	// DeletionLocked is the platform's deletion lock as last applied or
+	// observed.
+	DeletionLocked bool `json:"deletionLocked,omitempty"`
+	// TestData records loading sample data (spec.installation.testData).
+	TestData *TestDataStatus `json:"testData,omitempty"`
 }
 
 // ImageStatus is an environment's image as its registry knows it.
@@ -193,6 +203,20 @@ type ImageStatus struct {
 	// WaitingSince is set while the tag is not in the registry: since when
 	// the create or update has been waiting for it.
 	WaitingSince *metav1.Time `json:"waitingSince,omitempty"`
+}
+
+// TestDataStatus records loading sample data into an installation, done
+// once per installation.
+type TestDataStatus struct {
+	// InstallationID is the installation the data was (or is being) loaded
+	// into; a new installation loads it again.
+	InstallationID string `json:"installationID,omitempty"`
+	// LoadedAt is when loading succeeded.
+	LoadedAt *metav1.Time `json:"loadedAt,omitempty"`
+	// Attempts counts the attempts that failed.
+	Attempts int `json:"attempts,omitempty"`
+	// LastError is the last attempt's error.
+	LastError string `json:"lastError,omitempty"`
 }
 
 // InstallationStatus describes the platform installation.
@@ -237,4 +261,14 @@ const (
 	// ReasonImageNotFound: the image tag did not appear before the
 	// deadline.
 	ReasonImageNotFound = "ImageNotFound"
+	// ReasonDeletionLocked: the platform's deletion lock holds a deletion
+	// back.
+	ReasonDeletionLocked = "DeletionLocked"
+
+	// TestDataCondition reports loading sample data, with reason
+	// ReasonTestDataLoaded, ReasonTestDataLoading or ReasonTestDataFailed.
+	TestDataCondition     = "TestData"
+	ReasonTestDataLoaded  = "Loaded"
+	ReasonTestDataLoading = "Loading"
+	ReasonTestDataFailed  = "LoadFailed"
 )
