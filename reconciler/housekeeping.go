@@ -152,6 +152,9 @@ func (r *Reconciler) housekeeping(d *Desired, st *Status, now time.Time) (*House
 			hibernateAt = lastActivity.Add(idle)
 		}
 	}
+	if lc.DeletionLocked {
+		deleteAt = time.Time{} // the platform would refuse; the lock says keep it
+	}
 	hibernateWhy := "no activity for " + envs.FormatDuration(idle) + " (last activity " + lastActivity.UTC().Format(time.RFC3339) + ")"
 	hibernateRule := "idle " + envs.FormatDuration(idle) + ", last activity " + minute(lastActivity)
 	st.Status.HibernateAt = timeOrNil(hibernateAt)

@@ -177,6 +177,7 @@ func plan(in planInput) *Plan {
 		}
 		p.Items = append(p.Items, restoreInstead(planOne(d, keep, st), in.pending[name]))
 	}
+	holdLocked(p)
 	applyGuard(p, in.guard)
 	return p
 }
@@ -272,7 +273,7 @@ func planOne(d *Desired, inst *platform.Installation, st *Status) Item {
 func applyGuard(p *Plan, g GuardPolicy) {
 	deletes := 0
 	for _, it := range p.Items {
-		if it.Action == ActionDelete {
+		if it.Action == ActionDelete && !it.Blocked {
 			deletes++
 		}
 	}
@@ -293,7 +294,7 @@ func applyGuard(p *Plan, g GuardPolicy) {
 	}
 	p.Guard = why + "; nothing is deleted until an override (see docs/operations.md)"
 	for i := range p.Items {
-		if p.Items[i].Action == ActionDelete {
+		if p.Items[i].Action == ActionDelete && !p.Items[i].Blocked {
 			p.Items[i].Blocked = true
 			p.Items[i].Reason += " [held back by the mass-deletion guard]"
 		}

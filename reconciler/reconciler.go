@@ -67,6 +67,11 @@ type Config struct {
 	ImageDeadline time.Duration
 	ImageRecheck  time.Duration
 	Metrics       Metrics
+	// TestDataTimeout bounds one load of sample data (default 15 min);
+	// OnTestData, when set, is called as a load ends, so a pass can
+	// record it at once (the runner's trigger).
+	TestDataTimeout time.Duration
+	OnTestData      func(environment string)
 	// Licenses, when set, resolves license names to texts (see
 	// LicenseTexts); without it names go to the platform as they are.
 	Licenses LicenseTexts
@@ -90,6 +95,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BackoffMax <= 0 {
 		c.BackoffMax = 5 * time.Minute
+	}
+	if c.TestDataTimeout <= 0 {
+		c.TestDataTimeout = defaultTestDataTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -144,6 +152,8 @@ type Reconciler struct {
 	// environments given their digest variable (images.go).
 	images   map[string]*imageCheck
 	digested map[string]digestedEnv
+	// testData holds the sample-data loads in flight (capabilities.go).
+	testData testDataJobs
 }
 
 type backoffState struct {
@@ -269,6 +279,9 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 		outcomes = r.apply(ctx, p, desired, start)
 	}
 	next, transitions, due := r.record(ctx, p, desired, outcomes, start)
+	if !opts.DryRun {
+		r.platformExtras(ctx, p, desired, next, start)
+	}
 	p.Housekeeping = due
 	if scope != nil {
 		// Everything outside the scope keeps its recorded status.

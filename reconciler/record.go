@@ -50,8 +50,9 @@ func (r *Reconciler) record(ctx context.Context, p *Plan, desired map[string]*De
 			setter := st.setter()
 			switch {
 			case it.Blocked:
-				conditions.MarkFalse(setter, meta.ReadyCondition, envs.ReasonDeletionBlocked, "%s", p.Guard)
-				conditions.MarkReconciling(setter, envs.ReasonDeletionBlocked, "deletion held back")
+				reason, why := blockedWhy(p, it)
+				conditions.MarkFalse(setter, meta.ReadyCondition, reason, "%s", why)
+				conditions.MarkReconciling(setter, reason, "deletion held back")
 			case applied && o.err != nil:
 				st.Status.LastError = o.err.Error()
 				conditions.MarkFalse(setter, meta.ReadyCondition, envs.ReasonProvisionerError, "%s", o.err.Error())

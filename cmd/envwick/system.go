@@ -396,6 +396,12 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 			ImageDeadline: c.Image.Deadline,
 			Metrics:       s.Metrics,
 			Licenses:      reconcilerLicenses(s.Licenses),
+			// Runner is set before any pass can start a load.
+			OnTestData: func(string) {
+				if s.Runner != nil {
+					s.Runner.Trigger("test data loaded")
+				}
+			},
 		})
 	if err != nil {
 		return nil, err

@@ -25,6 +25,11 @@ func (p *Platform) Exec(ctx context.Context, installationID, command string, arg
 	case errors.Is(err, ErrNoClusterInstallation):
 		return out, fmt.Errorf("%w: %w", platform.ErrNotRunning, err)
 	case errors.Is(err, ErrConflict):
+		// The answer to a failed command is its output.
+		var apiErr *APIError
+		if len(out) == 0 && errors.As(err, &apiErr) {
+			out = []byte(apiErr.Message)
+		}
 		return out, fmt.Errorf("%w: %w", platform.ErrExecFailed, err)
 	}
 	return out, mapErr(err, false)
