@@ -71,6 +71,15 @@ func Keep(keep bool) Mutation {
 	}
 }
 
+// DeletionLock sets (true) or lifts (false) the platform's deletion lock
+// on the environment's installation (spec.lifecycle.deletionLocked).
+func DeletionLock(locked bool) Mutation {
+	return func(e *envs.Environment) error {
+		e.Spec.Lifecycle.DeletionLocked = locked
+		return nil
+	}
+}
+
 // SetEnv sets Mattermost environment variables; an empty value removes the
 // variable.
 func SetEnv(vars map[string]string) Mutation {

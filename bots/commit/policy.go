@@ -46,6 +46,19 @@ type Policy struct {
 	// DefaultTTL is the fleet's default time to live, which an extension of
 	// an environment without one of its own grows from (zero: none).
 	DefaultTTL time.Duration
+	// MaxDeletionLocked bounds the environments one owner has under the
+	// platform's deletion lock (spec.lifecycle.deletionLocked); default 1.
+	MaxDeletionLocked int
+	// Licenses, when set, are the license names configured (their texts
+	// are the reconciler's): a change naming another license is refused,
+	// whoever asks. Nil accepts any name the schema accepts.
+	Licenses LicenseNames
+}
+
+// LicenseNames lists the license names the platform can be given
+// (reconciler/licenses.Store).
+type LicenseNames interface {
+	Names() []string
 }
 
 // DefaultUnits is the default size unit table: roughly what an installation
@@ -70,6 +83,7 @@ func (p Policy) WithDefaults() Policy {
 	def(&p.MaxUnits, 8)
 	def(&p.MaxPullRequestEnvironments, 5)
 	def(&p.MaxKept, 1)
+	def(&p.MaxDeletionLocked, 1)
 	if p.MaxExtension == 0 {
 		p.MaxExtension = 7 * 24 * time.Hour
 	}
@@ -157,6 +171,11 @@ const (
 	KindExtension PolicyKind = "extension"
 	// KindLifetime: the extension would give a lifetime past MaxLifetime.
 	KindLifetime PolicyKind = "lifetime"
+	// KindDeletionLocked: the owner has MaxDeletionLocked environments
+	// under the platform's deletion lock already.
+	KindDeletionLocked PolicyKind = "deletion-locked"
+	// KindLicense: the license named is not configured.
+	KindLicense PolicyKind = "license"
 )
 
 // PolicyError is a change refused by the Policy. Nothing was committed. Bots
@@ -182,6 +201,10 @@ type PolicyError struct {
 	// Environments are the environments the limit counts (the owner's),
 	// sorted; for KindNotOwner, the environment itself.
 	Environments []string
+	// License is the license asked for and Available those configured,
+	// sorted (KindLicense).
+	License   string
+	Available []string
 }
 
 func (e *PolicyError) Error() string {
@@ -197,6 +220,13 @@ func (e *PolicyError) Error() string {
 		return fmt.Sprintf("%s has %d pull request environments (%s), the most one author may have", OwnerName(e.Owner), e.Used, list)
 	case KindKept:
 		return fmt.Sprintf("%s keeps %d environments (%s), the most one owner may keep", OwnerName(e.Owner), e.Used, list)
+	case KindDeletionLocked:
+		return fmt.Sprintf("%s has %d deletion-locked environments (%s), the most one owner may have", OwnerName(e.Owner), e.Used, list)
+	case KindLicense:
+		if len(e.Available) == 0 {
+			return fmt.Sprintf("environment %s: license %q is not configured, and none are", e.Name, e.License)
+		}
+		return fmt.Sprintf("environment %s: license %q is not configured; available: %s", e.Name, e.License, strings.Join(e.Available, ", "))
 	case KindExtension:
 		return fmt.Sprintf("extending %s by %s: one extension may be at most %s", e.Name, envs.FormatDuration(e.Duration), envs.FormatDuration(e.MaxDuration))
 	case KindLifetime:
@@ -266,6 +296,9 @@ func (p *Policy) check(r Requester, now time.Time, name string, cur, next *envs.
 			return err
 		}
 	}
+	if err := p.checkLicense(name, cur, next); err != nil {
+		return err
+	}
 	if r.Admin {
 		return nil
 	}
@@ -291,6 +324,12 @@ func (p *Policy) check(r Requester, now time.Time, name string, cur, next *envs.
 		kept := filter(mine(), func(e *envs.Environment) bool { return e.Spec.Lifecycle.Keep })
 		if len(kept) >= p.MaxKept {
 			return refuse(KindKept, p.MaxKept, kept)
+		}
+	}
+	if next.Spec.Lifecycle.DeletionLocked && (cur == nil || !cur.Spec.Lifecycle.DeletionLocked) && p.MaxDeletionLocked >= 0 {
+		locked := filter(mine(), func(e *envs.Environment) bool { return e.Spec.Lifecycle.DeletionLocked })
+		if len(locked) >= p.MaxDeletionLocked {
+			return refuse(KindDeletionLocked, p.MaxDeletionLocked, locked)
 		}
 	}
 	if isPullRequest(next) {
@@ -325,6 +364,21 @@ func (p *Policy) check(r Requester, now time.Time, name string, cur, next *envs.
 		}
 	}
 	return nil
+}
+
+// checkLicense refuses a license name that is not configured, when the
+// change names one anew (an environment left as it is is the reconciler's
+// to report, not a reason to refuse other changes to it).
+func (p *Policy) checkLicense(name string, cur, next *envs.Environment) error {
+	want := next.Spec.Installation.License
+	if p.Licenses == nil || want == "" || (cur != nil && cur.Spec.Installation.License == want) {
+		return nil
+	}
+	available := slices.Sorted(slices.Values(p.Licenses.Names()))
+	if slices.Contains(available, strings.ToLower(want)) {
+		return nil
+	}
+	return &PolicyError{Kind: KindLicense, Name: name, Owner: next.Spec.Owner, License: want, Available: available}
 }
 
 // checkOwner refuses a change to an existing environment by someone who

@@ -61,6 +61,15 @@ func prEnv(number int, author string, opts ...envOpt) *envs.Environment {
 
 func size(s string) envOpt { return func(e *envs.Environment) { e.Spec.Installation.Size = s } }
 func kept() envOpt         { return func(e *envs.Environment) { e.Spec.Lifecycle.Keep = true } }
+func locked() envOpt       { return func(e *envs.Environment) { e.Spec.Lifecycle.DeletionLocked = true } }
+func license(l string) envOpt {
+	return func(e *envs.Environment) { e.Spec.Installation.License = l }
+}
+
+// licenseNames is a configured set of license names.
+type licenseNames []string
+
+func (l licenseNames) Names() []string { return l }
 func ttl(d time.Duration) envOpt {
 	return func(e *envs.Environment) { e.Spec.Lifecycle.TTL = envs.NewDuration(d) }
 }
@@ -203,6 +212,33 @@ func TestPolicy(t *testing.T) {
 		{name: "an admin keeps any number", policy: Policy{MaxKept: 1},
 			have: []*envs.Environment{chatEnv("a1", "alice", kept()), chatEnv("a2", "alice")},
 			run:  update(admin(chatMeta("root")), "a2", Keep(true))},
+
+		// Deletion-lock cap.
+		{name: "deletion-lock cap reached", policy: Policy{},
+			have: []*envs.Environment{chatEnv("a1", "alice", locked()), chatEnv("a2", "alice"), chatEnv("b1", "bob", locked())},
+			run:  update(chatMeta("alice"), "a2", DeletionLock(true)),
+			want: &PolicyError{Kind: KindDeletionLocked, Name: "a2", Owner: envs.Owner{Mattermost: "alice"}, Limit: 1, Used: 1, Environments: []string{"a1"}}},
+		{name: "deletion-lock cap configured", policy: Policy{MaxDeletionLocked: 2},
+			have: []*envs.Environment{chatEnv("a1", "alice", locked()), chatEnv("a2", "alice")},
+			run:  update(chatMeta("alice"), "a2", DeletionLock(true))},
+		{name: "unlocking is always allowed", policy: Policy{MaxDeletionLocked: 1},
+			have: []*envs.Environment{chatEnv("a1", "alice", locked()), chatEnv("a2", "alice", locked())},
+			run:  update(chatMeta("alice"), "a2", DeletionLock(false))},
+		{name: "an admin locks any number", policy: Policy{},
+			have: []*envs.Environment{chatEnv("a1", "alice", locked()), chatEnv("a2", "alice")},
+			run:  update(admin(chatMeta("root")), "a2", DeletionLock(true))},
+
+		// License names: only those configured, whoever asks.
+		{name: "an unknown license", policy: Policy{Licenses: licenseNames{"enterprise", "e20"}},
+			run:  create(admin(chatMeta("alice")), chatEnv("a1", "alice", license("e10"))),
+			want: &PolicyError{Kind: KindLicense, Name: "a1", Owner: envs.Owner{Mattermost: "alice"}, License: "e10", Available: []string{"e20", "enterprise"}}},
+		{name: "a configured license", policy: Policy{Licenses: licenseNames{"enterprise", "e20"}},
+			run: create(chatMeta("alice"), chatEnv("a1", "alice", license("e20")))},
+		{name: "a license left as it is is not checked", policy: Policy{Licenses: licenseNames{"e20"}},
+			have: []*envs.Environment{chatEnv("a1", "alice", license("e10"))},
+			run:  update(chatMeta("alice"), "a1", SetSize("miniHA"))},
+		{name: "no licenses configured: any name", policy: Policy{},
+			run: create(chatMeta("alice"), chatEnv("a1", "alice", license("e10")))},
 
 		// Extension cap: one extension, and the lifetime it gives.
 		{name: "one extension too long", policy: Policy{MaxExtension: 7 * day},

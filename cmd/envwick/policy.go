@@ -24,6 +24,7 @@ type policyConfig struct {
 	SizeUnits       []string
 	MaxPRs          int
 	MaxKept         int
+	MaxLocked       int
 	MaxExtension    time.Duration
 	MaxLifetime     time.Duration
 }
@@ -53,6 +54,8 @@ func (c *policyConfig) addFlags(fs *pflag.FlagSet) {
 		"pull-request environments one author may have")
 	count(&c.MaxKept, "max-kept", "mattermost-max-kept", policyDefaults.MaxKept,
 		"environments one owner may keep from housekeeping")
+	count(&c.MaxLocked, "max-deletion-locked", "", policyDefaults.MaxDeletionLocked,
+		"environments one owner may have under the platform's deletion lock")
 
 	var units []string
 	if v := envString("size-units", ""); v != "" {
@@ -76,7 +79,7 @@ func (c *policyConfig) policy() (commit.Policy, error) {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"max-environments", c.MaxEnvironments}, {"max-size-units", c.MaxUnits}, {"max-pr-environments", c.MaxPRs}, {"max-kept", c.MaxKept}} {
+	}{{"max-environments", c.MaxEnvironments}, {"max-size-units", c.MaxUnits}, {"max-pr-environments", c.MaxPRs}, {"max-kept", c.MaxKept}, {"max-deletion-locked", c.MaxLocked}} {
 		if f.v == 0 {
 			errs = append(errs, fmt.Errorf("--%s 0: use a positive number, or -1 for no limit", f.name))
 		}
@@ -101,7 +104,7 @@ func (c *policyConfig) policy() (commit.Policy, error) {
 	}
 	p := commit.Policy{
 		MaxEnvironments: c.MaxEnvironments, MaxUnits: c.MaxUnits, Units: units,
-		MaxPullRequestEnvironments: c.MaxPRs, MaxKept: c.MaxKept,
+		MaxPullRequestEnvironments: c.MaxPRs, MaxKept: c.MaxKept, MaxDeletionLocked: c.MaxLocked,
 		MaxExtension: c.MaxExtension, MaxLifetime: c.MaxLifetime,
 	}
 	if err := p.Validate(); err != nil {
@@ -124,6 +127,9 @@ func (s *System) committer(ledger *commit.Ledger, log *slog.Logger) (*commit.Com
 	p, err := s.Config.Policy.policy()
 	if err != nil {
 		return nil, err
+	}
+	if s.Licenses != nil {
+		p.Licenses = s.Licenses // an unknown license name is refused at commit time
 	}
 	return commit.New(s.Repo, commit.Options{Ledger: ledger, Policy: p, Logger: log}), nil
 }
