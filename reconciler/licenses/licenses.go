@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // EnvPrefix starts the name of an environment variable holding a license
@@ -80,8 +81,8 @@ func New(opts Options) (*Store, error) {
 		if text == "" {
 			continue
 		}
-		if len(text) > MaxTextSize {
-			return nil, fmt.Errorf("license variable %s is larger than %d bytes", k, MaxTextSize)
+		if err := checkText(text); err != nil {
+			return nil, fmt.Errorf("license variable %s %w", k, err)
 		}
 		s.env[Normalize(strings.TrimPrefix(k, EnvPrefix))] = text
 	}
@@ -228,10 +229,23 @@ func readText(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading license file %s: %w", filepath.Base(path), err)
 	}
-	if len(b) > MaxTextSize {
-		return "", fmt.Errorf("license file %s is larger than %d bytes", filepath.Base(path), MaxTextSize)
+	text := strings.TrimSpace(string(b))
+	if err := checkText(text); err != nil {
+		return "", fmt.Errorf("license file %s %w", filepath.Base(path), err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	return text, nil
+}
+
+// checkText refuses a text the provisioner would refuse: it takes no
+// whitespace in a license, and its refusal repeats the text.
+func checkText(text string) error {
+	if len(text) > MaxTextSize {
+		return fmt.Errorf("is larger than %d bytes", MaxTextSize)
+	}
+	if strings.IndexFunc(text, unicode.IsSpace) >= 0 {
+		return errors.New("holds whitespace inside the text (the provisioner refuses a license with spaces or line breaks)")
+	}
+	return nil
 }
 
 // ErrUnknown is wrapped by UnknownError.

@@ -91,6 +91,11 @@ func TestStoreRejectsBadDirectory(t *testing.T) {
 	if _, err := New(Options{Dir: big}); err == nil {
 		t.Fatal("oversized license accepted")
 	}
+	spaced := t.TempDir()
+	write(t, spaced, "e20", "SECRET PART\nTWO")
+	if _, err := New(Options{Dir: spaced}); err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Fatalf("a license with whitespace inside: %v; want an error that does not repeat it", err)
+	}
 }
 
 func TestUnknownErrorNamesAvailable(t *testing.T) {
