@@ -50,13 +50,21 @@ func (m *recordingMetrics) String() string {
 // every branch (the status branch too) and every commit message included.
 func gitObjects(t *testing.T, dir string) string {
 	t.Helper()
-	g, err := git.PlainOpen(dir)
+	all, err := gitObjectsOf(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return all
+}
+
+func gitObjectsOf(dir string) (string, error) {
+	g, err := git.PlainOpen(dir)
+	if err != nil {
+		return "", err
+	}
 	iter, err := g.Storer.IterEncodedObjects(plumbing.AnyObject)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	var all bytes.Buffer
 	err = iter.ForEach(func(o plumbing.EncodedObject) error {
@@ -68,10 +76,7 @@ func gitObjects(t *testing.T, dir string) string {
 		_, err = io.Copy(&all, r)
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return all.String()
+	return all.String(), err
 }
 
 func TestLicenseTextsReachThePlatformOnly(t *testing.T) {

@@ -74,6 +74,8 @@ func Run(t *testing.T, target Target) {
 		{"NotFound", s.notFound},
 		{"Annotations", s.annotations},
 		{"Locks", s.locks},
+		{"LicenseText", s.licenseText},
+		{"Exec", s.exec},
 		{"StatusCounts", s.statusCounts},
 		{"Webhooks", s.webhooks},
 	} {
