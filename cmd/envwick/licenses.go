@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/reconciler"
 	"github.com/envwick/envwick/reconciler/licenses"
 )
@@ -25,6 +27,10 @@ func openLicenses(dir string, log *slog.Logger) (*licenses.Store, error) {
 		return nil, fmt.Errorf("reading license texts: %w", err)
 	}
 	log.Info("license texts loaded", "names", st.Names())
+	if def := envs.DefaultDefaults().License; !slices.Contains(st.Names(), def) {
+		// Environments that name no license get the default one.
+		log.Warn("the default license has no text: environments that name no license will fail to create", "license", def)
+	}
 	return st, nil
 }
 
