@@ -51,6 +51,10 @@ func (s EnvironmentSpec) DeepCopy() EnvironmentSpec {
 	out.Lifecycle.TTL = copyDuration(s.Lifecycle.TTL)
 	out.Lifecycle.HibernateAfterIdle = copyDuration(s.Lifecycle.HibernateAfterIdle)
 	out.Lifecycle.DeleteAfterHibernated = copyDuration(s.Lifecycle.DeleteAfterHibernated)
+	if s.Sharing != nil {
+		v := *s.Sharing
+		out.Sharing = &v
+	}
 	return out
 }
 

@@ -47,6 +47,20 @@ type EnvironmentSpec struct {
 	// Suspend makes the reconciler leave this environment alone: no creates,
 	// updates or deletes, and no housekeeping.
 	Suspend bool `json:"suspend,omitempty"`
+	// Sharing makes the environment visible to everyone on the team, and
+	// with allowUpdates changeable by them (as the cloud plugin's share).
+	Sharing *Sharing `json:"sharing,omitempty"`
+}
+
+// Sharing is how an environment is shared with the team.
+type Sharing struct {
+	// Shared lists the environment for everyone (/cloud list
+	// --shared-installations).
+	Shared bool `json:"shared,omitempty"`
+	// AllowUpdates lets anyone change what the shared environment runs
+	// (update, restart, retry); hibernating, deleting, sharing and the
+	// deletion lock stay with its owner and admins.
+	AllowUpdates bool `json:"allowUpdates,omitempty"`
 }
 
 // Owner identifies a person on the tools envwick talks through. At least one
@@ -131,6 +145,11 @@ type Installation struct {
 	// TestData loads sample data once the installation is stable.
 	TestData bool `json:"testData,omitempty"`
 }
+
+// AnnotationRetry is the metadata annotation /cloud retry and /env retry
+// bump: a counter whose every new value asks the reconciler to retry a
+// failed create or update once. A commit records who retried.
+const AnnotationRetry = Group + "/retry"
 
 // PowerState is the desired power state of an environment.
 type PowerState string
