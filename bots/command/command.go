@@ -107,7 +107,11 @@ type Spec[R any] struct {
 	// Check, optional, checks the command as a whole once every argument
 	// and flag has passed its own checks (a flag that needs another).
 	Check func(*Input) error
-	Run   R
+	// Verbatim stops reading flags at the first positional argument: the
+	// rest, flags included, goes to the arguments as typed (a command line
+	// passed on to another tool, as /cloud mmctl does).
+	Verbatim bool
+	Run      R
 }
 
 // Flag returns the flag named name.

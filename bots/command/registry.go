@@ -168,6 +168,7 @@ func (r *Registry[R]) parse(s *Spec[R], words []string) (*Input, error) {
 	fs := pflag.NewFlagSet(s.Name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
+	fs.SetInterspersed(!s.Verbatim)
 	for _, f := range s.Flags {
 		switch f.Kind {
 		case Bool:
