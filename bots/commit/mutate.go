@@ -3,6 +3,7 @@ package commit
 import (
 	"fmt"
 	"maps"
+	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -129,6 +130,49 @@ func SetPullRequestHead(sha string) Mutation {
 			return fmt.Errorf("environment %s was not asked for by a pull request", e.Name)
 		}
 		e.Spec.Source.PullRequest.HeadSHA = sha
+		return nil
+	}
+}
+
+// RestartEnv is the Mattermost environment variable Restart sets: changing
+// any variable rolls the installation's pods, so a new value restarts
+// Mattermost without changing what it runs (as the cloud plugin restarts).
+const RestartEnv = "ENVWICK_RESTARTED_AT"
+
+// Restart asks for a rolling restart, stamped with at.
+func Restart(at time.Time) Mutation {
+	return SetEnv(map[string]string{RestartEnv: at.UTC().Format(time.RFC3339Nano)})
+}
+
+// Share shares the environment with the team (allowUpdates: anyone may
+// change what it runs), or stops sharing it (shared false).
+func Share(shared, allowUpdates bool) Mutation {
+	return func(e *envs.Environment) error {
+		if !shared {
+			e.Spec.Sharing = nil
+			return nil
+		}
+		e.Spec.Sharing = &envs.Sharing{Shared: true, AllowUpdates: allowUpdates}
+		return nil
+	}
+}
+
+// Retry bumps the envwick.dev/retry counter, which the reconciler reads as
+// a request to retry a failed create or update once.
+func Retry() Mutation {
+	return func(e *envs.Environment) error {
+		n := 0
+		if v, ok := e.Annotations[envs.AnnotationRetry]; ok {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil || n < 0 {
+				// A hand-edited value: start the count again.
+				n = 0
+			}
+		}
+		if e.Annotations == nil {
+			e.Annotations = map[string]string{}
+		}
+		e.Annotations[envs.AnnotationRetry] = strconv.Itoa(n + 1)
 		return nil
 	}
 }
