@@ -3,6 +3,7 @@ package commit
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -258,8 +259,9 @@ func (r Requester) Owns(e *envs.Environment) bool {
 		(o.GitHub != "" && strings.EqualFold(o.GitHub, r.GitHub))
 }
 
-// mayChange reports whether r may change or delete e.
-func (r Requester) mayChange(e *envs.Environment) bool {
+// MayChange reports whether r may change or delete e as its owner, an
+// admin or through its pull request (sharing aside: see SharedForUpdates).
+func (r Requester) MayChange(e *envs.Environment) bool {
 	if r.Admin || r.Owns(e) {
 		return true
 	}
@@ -287,6 +289,10 @@ func isPullRequest(e *envs.Environment) bool { return e.Spec.Source.PullRequest 
 func (p *Policy) check(r Requester, now time.Time, name string, cur, next *envs.Environment, all func() []envs.Document) error {
 	if err := checkOwner(r, name, cur); err != nil {
 		return err
+	}
+	if cur != nil && !r.MayChange(cur) && !onlyWhatItRuns(cur, next) {
+		// Shared for updates, but this change is more than an update.
+		return notOwner(name, cur)
 	}
 	if next == nil {
 		return nil
@@ -386,10 +392,49 @@ func (p *Policy) checkLicense(name string, cur, next *envs.Environment) error {
 // before the change is worked out: "not yours" comes before any other
 // answer.
 func checkOwner(r Requester, name string, cur *envs.Environment) error {
-	if cur != nil && !r.mayChange(cur) {
-		return &PolicyError{Kind: KindNotOwner, Name: name, Owner: cur.Spec.Owner, Environments: []string{name}}
+	if cur != nil && !r.MayChange(cur) && !SharedForUpdates(cur) {
+		return notOwner(name, cur)
 	}
 	return nil
+}
+
+func notOwner(name string, cur *envs.Environment) *PolicyError {
+	return &PolicyError{Kind: KindNotOwner, Name: name, Owner: cur.Spec.Owner, Environments: []string{name}}
+}
+
+// SharedForUpdates reports whether e's owner shared it with updates
+// allowed: then anyone may change what it runs (see onlyWhatItRuns), and
+// nothing else.
+func SharedForUpdates(e *envs.Environment) bool {
+	sh := e.Spec.Sharing
+	return sh != nil && sh.Shared && sh.AllowUpdates
+}
+
+// onlyWhatItRuns reports whether next differs from cur at most in what the
+// installation runs (spec.installation) and the retry counter: the changes
+// a shared environment takes from anyone. Deleting it, hibernating it, its
+// lifecycle, owner and sharing stay with its owner and admins.
+func onlyWhatItRuns(cur, next *envs.Environment) bool {
+	if next == nil {
+		return false
+	}
+	strip := func(e *envs.Environment) (envs.EnvironmentSpec, map[string]string, map[string]string) {
+		spec := e.Spec.DeepCopy()
+		spec.Installation = envs.Installation{}
+		ann := maps.Clone(e.Annotations)
+		delete(ann, envs.AnnotationRetry)
+		if len(ann) == 0 {
+			ann = nil
+		}
+		labels := e.Labels
+		if len(labels) == 0 {
+			labels = nil
+		}
+		return spec, ann, labels
+	}
+	cs, ca, cl := strip(cur)
+	ns, na, nl := strip(next)
+	return reflect.DeepEqual(cs, ns) && reflect.DeepEqual(ca, na) && reflect.DeepEqual(cl, nl)
 }
 
 // checkExtension bounds how far a change pushes an end of life back. Only

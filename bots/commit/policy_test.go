@@ -70,6 +70,9 @@ func license(l string) envOpt {
 type licenseNames []string
 
 func (l licenseNames) Names() []string { return l }
+func sharedUpdates(e *envs.Environment) {
+	e.Spec.Sharing = &envs.Sharing{Shared: true, AllowUpdates: true}
+}
 func ttl(d time.Duration) envOpt {
 	return func(e *envs.Environment) { e.Spec.Lifecycle.TTL = envs.NewDuration(d) }
 }
@@ -275,6 +278,23 @@ func TestPolicy(t *testing.T) {
 		{name: "from the fleet's default time to live", policy: Policy{DefaultTTL: 2 * day, MaxLifetime: 5 * day},
 			have: []*envs.Environment{chatEnv("a1", "alice")},
 			run:  extend(chatMeta("alice"), "a1", 3*day)},
+		// Sharing: with updates allowed, anyone may change what it runs,
+		// and nothing else.
+		{name: "shared for updates: someone else's update", have: []*envs.Environment{chatEnv("a1", "alice", sharedUpdates)},
+			run: update(chatMeta("carol"), "a1", SetSize("miniHA"), Restart(policyNow), Retry())},
+		{name: "shared for updates: someone else's delete", have: []*envs.Environment{chatEnv("a1", "alice", sharedUpdates)},
+			run:  del(chatMeta("carol"), "a1"),
+			want: &PolicyError{Kind: KindNotOwner, Name: "a1", Owner: envs.Owner{Mattermost: "alice"}, Environments: []string{"a1"}}},
+		{name: "shared for updates: someone else's hibernate", have: []*envs.Environment{chatEnv("a1", "alice", sharedUpdates)},
+			run:  update(chatMeta("carol"), "a1", SetState(envs.StateHibernated)),
+			want: &PolicyError{Kind: KindNotOwner, Name: "a1", Owner: envs.Owner{Mattermost: "alice"}, Environments: []string{"a1"}}},
+		{name: "shared for updates: someone else's unshare", have: []*envs.Environment{chatEnv("a1", "alice", sharedUpdates)},
+			run:  update(chatMeta("carol"), "a1", Share(false, false)),
+			want: &PolicyError{Kind: KindNotOwner, Name: "a1", Owner: envs.Owner{Mattermost: "alice"}, Environments: []string{"a1"}}},
+		{name: "shared without updates: someone else's update",
+			have: []*envs.Environment{chatEnv("a1", "alice", func(e *envs.Environment) { e.Spec.Sharing = &envs.Sharing{Shared: true} })},
+			run:  update(chatMeta("carol"), "a1", SetSize("miniHA")),
+			want: &PolicyError{Kind: KindNotOwner, Name: "a1", Owner: envs.Owner{Mattermost: "alice"}, Environments: []string{"a1"}}},
 		{name: "the extension cap binds admins too", policy: Policy{MaxExtension: 7 * day},
 			have: []*envs.Environment{chatEnv("a1", "alice", expires(day))},
 			run:  extend(admin(chatMeta("root")), "a1", 8*day),

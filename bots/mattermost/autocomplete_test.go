@@ -73,7 +73,7 @@ func TestAutocompleteFollowsTheRegistry(t *testing.T) {
 		{"create", "database", envs.Databases()},
 		{"create", "filestore", envs.Filestores()},
 		{"update", "size", envs.Sizes()},
-		{"help", "", []string{"create", "list", "info", "update", "hibernate", "wake-up", "delete", "extend", "keep", "unkeep", "help"}},
+		{"help", "", []string{"create", "list", "info", "status", "update", "upgrade", "restart", "retry", "hibernate", "wake-up", "delete", "extend", "keep", "unkeep", "share", "unshare", "deletion-lock", "deletion-unlock", "mmctl", "help"}},
 	} {
 		if got := items(arg(tt.cmd, tt.flag)); !slices.Equal(got, tt.want) {
 			t.Errorf("%s --%s: %v, want %v", tt.cmd, tt.flag, got, tt.want)

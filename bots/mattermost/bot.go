@@ -61,6 +61,20 @@ type CredentialKeeper interface {
 	KeepAdmin(env, installationID, url, username, password string) error
 }
 
+// Exec runs an mmctl command line on an environment's installation and
+// returns its output, trimmed; the reconciler exports it (the platform
+// stays behind the reconciler). An error says what was refused or failed,
+// in words for the person.
+type Exec interface {
+	Mmctl(ctx context.Context, env string, args []string, admin bool) (string, error)
+}
+
+// Health reports the platform's health in one line, as the reconciler last
+// saw it.
+type Health interface {
+	PlatformHealth(ctx context.Context) (string, error)
+}
+
 // Deps are the parts the bot works with. Committer and Environments are
 // required.
 type Deps struct {
@@ -73,6 +87,10 @@ type Deps struct {
 	// Credentials keeps the admin account created on a ready installation
 	// (for the usage source); nil keeps none.
 	Credentials CredentialKeeper
+	// Exec runs /cloud mmctl; nil answers that it is not configured.
+	Exec Exec
+	// Health is /cloud status's platform health; nil says it is unknown.
+	Health Health
 	// Chat; nil builds one from Config.ServerURL and Config.BotToken.
 	Chat Chat
 	// HTTPClient calls the Mattermost server, response URLs and new
@@ -91,6 +109,8 @@ type Bot struct {
 	status   StatusReader
 	activity ActivityRecorder
 	creds    CredentialKeeper
+	exec     Exec
+	health   Health
 	chat     Chat
 	hc       *http.Client
 	log      *slog.Logger
@@ -119,7 +139,7 @@ func New(cfg Config, d Deps) (*Bot, error) {
 	}
 	b := &Bot{
 		cfg: cfg, commits: d.Committer, envs: d.Environments, status: d.Status, activity: d.Activity, creds: d.Credentials,
-		chat: d.Chat, hc: d.HTTPClient, log: d.Logger, now: d.Now, owners: map[string]string{},
+		exec: d.Exec, health: d.Health, chat: d.Chat, hc: d.HTTPClient, log: d.Logger, now: d.Now, owners: map[string]string{},
 		commands: newCommands(),
 	}
 	if b.hc == nil {

@@ -12,8 +12,9 @@ import (
 
 func listCommand() cloudSpec {
 	return cloudSpec{Name: "list", Summary: "list your environments (everyone's with --all), with state and URL", Permission: command.Anyone,
-		Flags: []command.Flag{{Name: "all", Kind: command.Bool, Help: "everyone's environments, not only yours"}},
-		Run:   (*action).list}
+		Flags: []command.Flag{{Name: "all", Kind: command.Bool, Help: "everyone's environments, not only yours"},
+			{Name: "shared-installations", Kind: command.Bool, Help: "the environments others shared with the team"}},
+		Run: (*action).list}
 }
 
 func (a *action) list(context.Context) (string, error) {
@@ -24,28 +25,40 @@ func (a *action) list(context.Context) (string, error) {
 func (a *action) table() string {
 	shown := a.all
 	title := "Your environments"
-	if !a.in.Bool("all") {
-		shown = ownedBy(a.all, a.who)
-	} else {
+	switch {
+	case a.in.Bool("all"):
 		title = "All environments"
+	case a.in.Bool("shared-installations"):
+		title = "Shared environments"
+		shown = nil
+		for _, e := range a.all {
+			if sh := e.Spec.Sharing; sh != nil && sh.Shared && !owns(e, a.who) {
+				shown = append(shown, e)
+			}
+		}
+	default:
+		shown = ownedBy(a.all, a.who)
 	}
 	if len(shown) == 0 {
-		if a.in.Bool("all") {
+		switch {
+		case a.in.Bool("all"):
 			return "There are no environments."
+		case a.in.Bool("shared-installations"):
+			return "Nobody shares an environment with the team. `/cloud share NAME` shares one of yours."
 		}
 		return "You have no environments. Create one with `/cloud create NAME`."
 	}
 	shown = slices.Clone(shown)
 	slices.SortFunc(shown, func(x, y *envs.Environment) int { return strings.Compare(x.Name, y.Name) })
 	var s strings.Builder
-	fmt.Fprintf(&s, "%s:\n\n| Name | State | URL | Owner | Version |\n| --- | --- | --- | --- | --- |\n", title)
+	fmt.Fprintf(&s, "%s:\n\n| Name | State | URL | Owner | Version | Shared |\n| --- | --- | --- | --- | --- | --- |\n", title)
 	for _, e := range shown {
 		st, _ := a.status(e.Name)
 		url := ""
 		if st.Installation != nil {
 			url = st.Installation.URL
 		}
-		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s |\n", e.Name, stateOf(e, st), url, ownerName(e), versionOf(e, st))
+		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s | %s |\n", e.Name, stateOf(e, st), url, ownerName(e), versionOf(e, st), sharing(e))
 	}
 	return s.String()
 }
@@ -68,4 +81,15 @@ func countOf(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// sharing says how an environment is shared, for the list.
+func sharing(e *envs.Environment) string {
+	switch sh := e.Spec.Sharing; {
+	case sh == nil || !sh.Shared:
+		return ""
+	case sh.AllowUpdates:
+		return "yes, with updates"
+	}
+	return "yes"
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func updateCommand() cloudSpec {
-	s := cloudSpec{Name: "update", Summary: "change what an environment runs", Permission: ownerOrAdmin,
+	s := cloudSpec{Name: "update", Summary: "change what an environment runs", Permission: ownerOrShared,
 		Args: []command.Arg{nameArg("the environment")}, Run: (*action).update,
 		Flags: []command.Flag{versionFlag(), imageFlag(), licenseFlag(), sizeFlag(), envFlag(),
 			{Name: "clear-env", Kind: command.List, Value: "KEY", Help: "environment variables to remove"}}}

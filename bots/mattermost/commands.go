@@ -26,6 +26,11 @@ type cloudSpec = command.Spec[cloudRun]
 // the run function, and mutate again inside the commit.
 const ownerOrAdmin command.Permission = "its owner or an admin"
 
+// ownerOrShared is the permission of commands that change what an
+// environment runs: its owner, an admin, or anyone when the owner shared it
+// with updates allowed (/cloud share NAME --allow-updates).
+const ownerOrShared command.Permission = "its owner or an admin; anyone when shared with --allow-updates"
+
 // helpName is the help command, which runs before the person is looked up.
 const helpName = "help"
 
@@ -35,8 +40,9 @@ func newCommands() *command.Registry[cloudRun] {
 	r := command.New[cloudRun]("/"+Trigger, command.Options{Help: helpName, EmptyIsHelp: true,
 		Footer: "Quote values with spaces: `--env 'MM_X=a b'`."})
 	for _, s := range []cloudSpec{
-		createCommand(), listCommand(), infoCommand(), updateCommand(), hibernateCommand(), wakeUpCommand(),
-		deleteCommand(), extendCommand(), keepCommand(), unkeepCommand(), helpCommand(),
+		createCommand(), listCommand(), infoCommand(), statusCommand(), updateCommand(), upgradeCommand(), restartCommand(),
+		retryCommand(), hibernateCommand(), wakeUpCommand(), deleteCommand(), extendCommand(), keepCommand(), unkeepCommand(),
+		shareCommand(), unshareCommand(), deletionLockCommand(), deletionUnlockCommand(), mmctlCommand(), helpCommand(),
 	} {
 		r.Add(s)
 	}

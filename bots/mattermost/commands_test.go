@@ -104,7 +104,7 @@ func TestParseErrors(t *testing.T) {
 		// every substring must appear in the reply
 		want []string
 	}{
-		{"frobnicate x", []string{`Unknown subcommand "frobnicate"`, "create, list, info, update, hibernate, wake-up, delete, extend, keep, unkeep, help"}},
+		{"frobnicate x", []string{`Unknown subcommand "frobnicate"`, "create, list, info, status, update, upgrade, restart, retry, hibernate, wake-up, delete, extend, keep, unkeep, share, unshare, deletion-lock, deletion-unlock, mmctl, help"}},
 		{"help frobnicate", []string{`Unknown subcommand "frobnicate"`}},
 		{"help create list", []string{`Unexpected argument "list"`, "`/cloud help [SUBCOMMAND]`"}},
 		{"create", []string{"Missing NAME", "/cloud create NAME"}},
@@ -180,7 +180,7 @@ func TestParseErrors(t *testing.T) {
 func TestUsageCoversEveryCommand(t *testing.T) {
 	r := newCommands()
 	over := r.Overview()
-	if r.Names() != "create, list, info, update, hibernate, wake-up, delete, extend, keep, unkeep, help" {
+	if r.Names() != "create, list, info, status, update, upgrade, restart, retry, hibernate, wake-up, delete, extend, keep, unkeep, share, unshare, deletion-lock, deletion-unlock, mmctl, help" {
 		t.Errorf("commands %s", r.Names())
 	}
 	for _, s := range r.Specs() {

@@ -39,6 +39,8 @@ func refusalText(e *commit.PolicyError, verb string) string {
 			e.Name, e.Asked, list, e.Used, e.Limit)
 	case commit.KindKept:
 		return fmt.Sprintf("You already keep %s (%s), the most one person may (%d). `/cloud unkeep NAME` one first.", countOf(e.Used, "environment"), list, e.Limit)
+	case commit.KindDeletionLocked:
+		return fmt.Sprintf("You already deletion-lock %s (%s), the most one person may (%d). `/cloud deletion-unlock NAME` one first.", countOf(e.Used, "environment"), list, e.Limit)
 	case commit.KindExtension:
 		return fmt.Sprintf("You can extend by at most %s at a time.", envs.FormatDuration(e.MaxDuration))
 	case commit.KindLifetime:
@@ -194,9 +196,15 @@ func (a *action) do(ctx context.Context) (string, error) {
 	if a.name != "" {
 		a.env = find(all, a.name)
 	}
-	if a.spec.Permission == ownerOrAdmin {
+	if a.spec.Permission == ownerOrAdmin || a.spec.Permission == ownerOrShared {
 		if a.env == nil {
 			return "", noSuch(a.name)
+		}
+		// The committer's policy decides inside the commit; asking it here
+		// first answers "not yours" before anything else, also for
+		// commands that commit nothing (mmctl, or nothing to retry).
+		if r := a.meta().Requester; !r.MayChange(a.env) && !(a.spec.Permission == ownerOrShared && commit.SharedForUpdates(a.env)) {
+			return "", &commit.PolicyError{Kind: commit.KindNotOwner, Name: a.name, Owner: a.env.Spec.Owner, Environments: []string{a.name}}
 		}
 		// Whether the person may change it, and how far, is the
 		// committer's policy, checked inside the commit.

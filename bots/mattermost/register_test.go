@@ -31,7 +31,7 @@ func TestRegister(t *testing.T) {
 	if stored == nil || stored.AutocompleteData == nil || !stored.AutocompleteData.Equals(want) || !cmd.AutocompleteData.Equals(want) {
 		t.Fatalf("autocomplete tree not registered: %+v", stored)
 	}
-	if cmd.AutoCompleteHint != "[create|list|info|update|hibernate|wake-up|delete|extend|keep|unkeep|help]" {
+	if cmd.AutoCompleteHint != "[create|list|info|status|update|upgrade|restart|retry|hibernate|wake-up|delete|extend|keep|unkeep|share|unshare|deletion-lock|deletion-unlock|mmctl|help]" {
 		t.Errorf("hint %q", cmd.AutoCompleteHint)
 	}
 	// A second registration is refused unless asked to replace.
