@@ -235,11 +235,14 @@ func planOne(d *Desired, inst *platform.Installation, st *Status) Item {
 		it.Reason = "provisioner is working: " + inst.State
 	case inst.Phase.Failed():
 		if inst.Phase == platform.PhaseUpdateFailed {
-			if patch := patchFor(spec.Installation, d.Name, inst); !patch.Empty() {
+			if patch := patchFor(d.Env, d.Name, inst); !patch.Empty() {
 				it.Action, it.Patch = ActionUpdate, &patch
 				it.Reason = "previous update failed: retry " + describePatch(patch)
 				return it
 			}
+		}
+		if retry, ok := retryAsked(d.Env, inst); ok {
+			return retryCreate(it, inst, retry)
 		}
 		it.Stalled = "installation is " + inst.State
 		it.Reason = "installation failed (" + inst.State + "): needs attention"
@@ -254,7 +257,7 @@ func planOne(d *Desired, inst *platform.Installation, st *Status) Item {
 		if spec.State == envs.StateHibernated {
 			it.Action = ActionHibernate
 			it.Reason = "state is hibernated: hibernate"
-		} else if patch := patchFor(spec.Installation, d.Name, inst); !patch.Empty() {
+		} else if patch := patchFor(d.Env, d.Name, inst); !patch.Empty() {
 			it.Action, it.Patch = ActionUpdate, &patch
 			it.Reason = "update " + describePatch(patch)
 		} else {
@@ -315,14 +318,15 @@ func requestFor(e *envs.Environment, name string, o Owner) platform.Installation
 		Affinity:    in.Affinity,
 		Database:    in.Database,
 		Filestore:   in.Filestore,
-		Env:         withIdentity(in.Env, e.Name),
+		Env:         withRetry(withIdentity(in.Env, e.Name), e),
 		Annotations: slices.Clone(in.Annotations),
 	}
 }
 
 // patchFor is what must change for inst to match the spec. Fields the spec
 // leaves empty are not compared.
-func patchFor(in envs.Installation, env string, inst *platform.Installation) platform.InstallationPatch {
+func patchFor(e *envs.Environment, env string, inst *platform.Installation) platform.InstallationPatch {
+	in := e.Spec.Installation
 	var p platform.InstallationPatch
 	diff := func(want, have string) *string {
 		if want == "" || want == have {
@@ -334,7 +338,7 @@ func patchFor(in envs.Installation, env string, inst *platform.Installation) pla
 	p.Image = diff(in.Image, inst.Image)
 	p.Size = diff(in.Size, inst.Size)
 	p.License = diff(in.License, inst.License)
-	if want := withIdentity(in.Env, env); !maps.Equal(want, inst.Env) {
+	if want := withRetry(withIdentity(in.Env, env), e); !maps.Equal(want, inst.Env) {
 		// The patch carries every wanted variable, and an empty value for
 		// each one to remove.
 		p.Env = want
