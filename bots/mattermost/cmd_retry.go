@@ -3,10 +3,6 @@ package mattermost
 import (
 	"context"
 
-	"github.com/fluxcd/pkg/apis/meta"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/envwick/envwick/bots/command"
 	"github.com/envwick/envwick/bots/commit"
 )
@@ -20,11 +16,7 @@ func retryCommand() cloudSpec {
 // reconciler retries once per new value.
 func (a *action) retry(ctx context.Context) (string, error) {
 	st, _ := a.status(a.name)
-	stalled := apimeta.FindStatusCondition(st.Conditions, meta.StalledCondition)
-	ready := apimeta.FindStatusCondition(st.Conditions, meta.ReadyCondition)
-	failed := (stalled != nil && stalled.Status == metav1.ConditionTrue) ||
-		(ready != nil && ready.Status == metav1.ConditionFalse && st.LastError != "")
-	if !failed {
+	if !st.Failed() {
 		return "", refuse("**%s** has not failed (%s); there is nothing to retry.", a.name, stateOf(a.env, st))
 	}
 	return a.mutate(ctx, "Retrying **%s**. You will get a message when it is done.", commit.Retry())
