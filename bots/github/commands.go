@@ -37,7 +37,7 @@ type cmdContext struct {
 func (b *Bot) newCommands() *command.Registry[envRun] {
 	r := command.New[envRun](Trigger, command.Options{Help: "help"})
 	for _, s := range []envSpec{
-		b.createCommand(), b.updateCommand(), b.deleteCommand(), b.extendCommand(), b.statusCommand(), b.helpCommand(),
+		b.createCommand(), b.updateCommand(), b.deleteCommand(), b.extendCommand(), b.retryCommand(), b.statusCommand(), b.helpCommand(),
 	} {
 		r.Add(s)
 	}

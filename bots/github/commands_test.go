@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v57/github"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envwick/envwick/bots/command"
 	"github.com/envwick/envwick/bots/commit"
@@ -55,8 +56,8 @@ func TestParseCommand(t *testing.T) {
 				t.Errorf("got %s %q", s.Name, in.Arg("SUBCOMMAND"))
 			}
 		}},
-		{line: "/env", wantErr: []string{"`/env` needs a subcommand: create, update, delete, extend, status, help."}},
-		{line: "/env destroy", wantErr: []string{`Unknown subcommand "destroy". Valid subcommands: create, update, delete, extend, status, help.`, "- `/env create"}},
+		{line: "/env", wantErr: []string{"`/env` needs a subcommand: create, update, delete, extend, retry, status, help."}},
+		{line: "/env destroy", wantErr: []string{`Unknown subcommand "destroy". Valid subcommands: create, update, delete, extend, retry, status, help.`, "- `/env create"}},
 		{line: "/env create --colour red", wantErr: []string{"`/env create`: Unknown flag: --colour; valid flags: --size, --env.", "`/env create [--size SIZE] [--env KEY=VALUE]...`"}},
 		{line: "/env create -colour red", wantErr: []string{"`/env create`: Unknown shorthand flag: 'c' in -colour"}},
 		{line: "/env create --size huge", wantErr: []string{"`/env create`: Invalid size \"huge\"; valid sizes: miniSingleton"}},
@@ -110,9 +111,10 @@ func TestCommentCommands(t *testing.T) {
 	prName := EnvironmentName(repoName, number)
 	path := "environments/" + prName + ".yaml"
 	policy := commit.Policy{DefaultTTL: 7 * 24 * time.Hour, MaxExtension: 7 * 24 * time.Hour, MaxLifetime: 14 * 24 * time.Hour}
-	r := newRig(t, rigOptions{policy: policy, status: statusTable{prName: {
+	statuses := statusTable{prName: {
 		Installation: &envs.InstallationStatus{State: "stable", URL: "https://hello-world-pr-7.test.mattermost.cloud", Version: headSHA},
-	}}})
+	}}
+	r := newRig(t, rigOptions{policy: policy, status: statuses})
 	r.gh.SetPull(repoName, &gh.PullRequest{
 		Number: gh.Int(number), State: gh.String("open"),
 		HTMLURL: gh.String("https://github.com/Codertocat/Hello-World/pull/7"),
@@ -201,6 +203,30 @@ func TestCommentCommands(t *testing.T) {
 	if f := file(); !strings.Contains(f, "ttl: 10d") || r.commits() != n {
 		t.Errorf("a refused extension committed (%d commits):\n%s", r.commits()-n, f)
 	}
+	// Retry: only a failed environment, only by a writer, as a commit.
+	n = r.commits()
+	if got := comment("writer", "/env retry"); !strings.Contains(got, "has not failed; there is nothing to retry") || r.commits() != n {
+		t.Errorf("retry of a healthy server: reply %q, %d commits", got, r.commits()-n)
+	}
+	if got := comment("writer", "/env retry now"); !strings.Contains(got, `Unexpected argument "now"`) || r.commits() != n {
+		t.Errorf("retry with an argument: reply %q, %d commits", got, r.commits()-n)
+	}
+	healthy := statuses[prName]
+	failed := healthy
+	failed.LastError = "installation is creation-failed"
+	failed.Conditions = []metav1.Condition{{Type: "Stalled", Status: metav1.ConditionTrue, Reason: envs.ReasonInstallationFailed}}
+	statuses[prName] = failed
+	if got := comment("reader", "/env retry"); !strings.Contains(got, "needs write access") || r.commits() != n {
+		t.Errorf("reader retry: reply %q, %d commits", got, r.commits()-n)
+	}
+	comment("writer", "/env retry")
+	if f := file(); !strings.Contains(f, `envwick.dev/retry: "1"`) || r.commits() != n+1 {
+		t.Errorf("retry (%d commits):\n%s", r.commits()-n, f)
+	}
+	if c := r.repo.Commits(t)[0]; c.Author.Name != "writer" || !strings.Contains(c.Message, "Command: /env retry") {
+		t.Errorf("retry commit:\n%s %s", c.Author, c.Message)
+	}
+	statuses[prName] = healthy
 	if got := comment("reader", "/env status"); !strings.Contains(got, "state: stable") || !strings.Contains(got, "https://hello-world-pr-7.test.mattermost.cloud") {
 		t.Errorf("status reply = %q", got)
 	}
