@@ -28,6 +28,8 @@ type Chat interface {
 	UserByUsername(ctx context.Context, username string) (person, error)
 	// DirectMessage posts to the direct channel between the bot and userID.
 	DirectMessage(ctx context.Context, userID string, post *model.Post) error
+	// Post posts to a channel the bot is a member of.
+	Post(ctx context.Context, channelID string, post *model.Post) error
 }
 
 // client4Chat is Chat over the server's REST API with the bot's token.
@@ -104,6 +106,15 @@ func (c *client4Chat) DirectMessage(ctx context.Context, userID string, post *mo
 	return nil
 }
 
+func (c *client4Chat) Post(ctx context.Context, channelID string, post *model.Post) error {
+	p := post.Clone()
+	p.ChannelId = channelID
+	if _, _, err := c.client.CreatePost(ctx, p); err != nil {
+		return fmt.Errorf("posting to channel %s: %w", channelID, err)
+	}
+	return nil
+}
+
 // errNoChat is returned when the bot has no server to talk to.
 var errNoChat = errors.New("no Mattermost server configured (server URL and bot token)")
 
@@ -114,3 +125,4 @@ func (noChat) UserByUsername(context.Context, string) (person, error) { return p
 func (noChat) DirectMessage(context.Context, string, *model.Post) error {
 	return errNoChat
 }
+func (noChat) Post(context.Context, string, *model.Post) error { return errNoChat }

@@ -111,6 +111,7 @@ type Bot struct {
 	creds    CredentialKeeper
 	exec     Exec
 	health   Health
+	fleet    *fleetLedger
 	chat     Chat
 	hc       *http.Client
 	log      *slog.Logger
@@ -142,6 +143,11 @@ func New(cfg Config, d Deps) (*Bot, error) {
 		exec: d.Exec, health: d.Health, chat: d.Chat, hc: d.HTTPClient, log: d.Logger, now: d.Now, owners: map[string]string{},
 		commands: newCommands(),
 	}
+	fleet, err := openFleetLedger(cfg.FleetLedger)
+	if err != nil {
+		return nil, fmt.Errorf("configuring the Mattermost bot: %w", err)
+	}
+	b.fleet = fleet
 	if b.hc == nil {
 		b.hc = &http.Client{Timeout: 30 * time.Second}
 	}

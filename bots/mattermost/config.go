@@ -50,6 +50,25 @@ type Config struct {
 	// "working on it" and the result follows through the response URL
 	// (default 2 s; Mattermost gives up after 3 s).
 	ReplyBudget time.Duration
+	// FleetChannels are channel IDs that hear about the whole fleet:
+	// failures, deletions and a daily report (the bot must be a member).
+	FleetChannels []string
+	// FleetLedger is a file remembering the fleet posts made, so that none
+	// is repeated, also after a restart; empty keeps them in memory only.
+	FleetLedger string
+	// ReportHour is the UTC hour of the daily fleet report (0-23).
+	ReportHour int
+	// GitHubUsers maps GitHub logins to Mattermost usernames, so that
+	// pull request environments' owners get their direct messages.
+	GitHubUsers map[string]string
+	// CredentialsChannel is the private channel ID that gets a pull
+	// request environment's accounts when its author maps to nobody on
+	// Mattermost. Empty: those accounts are not created.
+	CredentialsChannel string
+	// LogsURL is a template of a link to an installation's logs, with
+	// {id} (the installation ID) and {name} (the environment); direct
+	// messages carry it. Empty: no link.
+	LogsURL string
 	// CredentialEmailDomain is the domain of the accounts created on new
 	// installations (default example.com).
 	CredentialEmailDomain string
@@ -89,6 +108,9 @@ func (c *Config) validate() error {
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			errs = append(errs, fmt.Errorf("%s %q is not an http(s) URL", u.name, u.v))
 		}
+	}
+	if c.ReportHour < 0 || c.ReportHour > 23 {
+		errs = append(errs, fmt.Errorf("report hour %d is not an hour of the day (0-23)", c.ReportHour))
 	}
 	if c.ServerURL != "" && c.BotToken == "" {
 		errs = append(errs, errors.New("a server URL without a bot token"))
@@ -142,4 +164,13 @@ func (c *Config) isAdmin(p person) bool {
 	return slices.ContainsFunc(c.Admins, func(a string) bool {
 		return a == p.ID || strings.EqualFold(strings.TrimPrefix(a, "@"), p.Username)
 	})
+}
+
+// logsLink is the logs link of an installation, or "" without a template
+// or an installation.
+func (c *Config) logsLink(env, installationID string) string {
+	if c.LogsURL == "" || installationID == "" {
+		return ""
+	}
+	return strings.NewReplacer("{id}", url.PathEscape(installationID), "{name}", url.PathEscape(env)).Replace(c.LogsURL)
 }

@@ -66,8 +66,18 @@ func (c *ConsoleChat) DirectMessage(_ context.Context, userID string, post *mode
 			text += " [" + act.Name + "]"
 		}
 	}
-	fmt.Fprintf(c.out, "[mattermost @%s DM] %s\n", name, strings.ReplaceAll(text, "\n", "\n    "))
+	c.print("@"+name+" DM", text)
 	return nil
+}
+
+// Post prints a channel post (the fleet channel) with its channel.
+func (c *ConsoleChat) Post(_ context.Context, channelID string, post *model.Post) error {
+	c.print("~"+channelID, strings.TrimSpace(post.Message))
+	return nil
+}
+
+func (c *ConsoleChat) print(to, text string) {
+	fmt.Fprintf(c.out, "[mattermost %s] %s\n", to, strings.ReplaceAll(text, "\n", "\n    "))
 }
 
 // learn notes the username a command's form gave for a user ID.

@@ -23,6 +23,9 @@ func (b *Bot) Notify(ctx context.Context, t reconciler.Transition) {
 	b.work.Go(func() {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
+		if err := b.notifyFleet(ctx, t); err != nil {
+			b.log.ErrorContext(ctx, "fleet channel post not sent", "environment", t.Name, "transition", string(t.Kind), "error", err)
+		}
 		if err := b.notify(ctx, t); err != nil {
 			b.log.ErrorContext(ctx, "direct message not sent", "environment", t.Name, "transition", string(t.Kind), "error", err)
 		}
@@ -55,7 +58,16 @@ func (b *Bot) recipient(ctx context.Context, t reconciler.Transition) (string, e
 		}
 		return c.UserID, nil
 	}
-	if u := t.Owner().Mattermost; u != "" {
+	u := t.Owner().Mattermost
+	if u == "" && t.Owner().GitHub != "" {
+		// A pull request's author: the configured mapping of logins.
+		for login, name := range b.cfg.GitHubUsers {
+			if strings.EqualFold(login, t.Owner().GitHub) {
+				u = name
+			}
+		}
+	}
+	if u != "" {
 		p, err := b.chat.UserByUsername(ctx, u)
 		if err != nil {
 			return "", err
@@ -67,8 +79,19 @@ func (b *Bot) recipient(ctx context.Context, t reconciler.Transition) (string, e
 
 func (b *Bot) notify(ctx context.Context, t reconciler.Transition) error {
 	to, err := b.recipient(ctx, t)
-	if err != nil || to == "" {
-		return err // no Mattermost owner: another bot tells them
+	if err != nil {
+		return err
+	}
+	if to == "" {
+		// No Mattermost owner: another bot tells them, but never the
+		// accounts of a pull request's environment, which go to the
+		// configured private channel instead.
+		if t.Kind == reconciler.TransitionReady && t.Source().PullRequest != nil && b.cfg.CredentialsChannel != "" {
+			pr := t.Source().PullRequest
+			msg := fmt.Sprintf("For %s#%d (author %s on GitHub):\n%s", pr.Repository, pr.Number, t.Owner().GitHub, b.readyMessage(ctx, t))
+			return b.chat.Post(ctx, b.cfg.CredentialsChannel, &model.Post{Message: msg})
+		}
+		return nil
 	}
 	b.rememberOwner(t.Name, to)
 	post := &model.Post{}
@@ -77,9 +100,10 @@ func (b *Bot) notify(ctx context.Context, t reconciler.Transition) error {
 	case reconciler.TransitionReady:
 		post.Message = b.readyMessage(ctx, t)
 	case reconciler.TransitionUpdated:
-		post.Message = fmt.Sprintf("The update of %s is done.%s", name, link(t.URL()))
+		post.Message = fmt.Sprintf("The update of %s is done.%s%s", name, link(t.URL()), b.logsSuffix(t.Name, installationID(t)))
 	case reconciler.TransitionFailed:
-		post.Message = fmt.Sprintf(":warning: %s failed: %s", name, firstNonEmpty(t.Message, t.Reason, "no reason given"))
+		post.Message = fmt.Sprintf(":warning: %s failed: %s. `/cloud retry %s` tries again.%s", name,
+			strings.TrimSuffix(firstNonEmpty(t.Message, t.Reason, "no reason given"), "."), t.Name, b.logsSuffix(t.Name, installationID(t)))
 	case reconciler.TransitionHibernated:
 		post.Message = fmt.Sprintf("%s is hibernated. `/cloud wake-up %s` wakes it up.", name, t.Name)
 	case reconciler.TransitionWokeUp:
@@ -104,6 +128,14 @@ func (b *Bot) notify(ctx context.Context, t reconciler.Transition) error {
 	return b.chat.DirectMessage(ctx, to, post)
 }
 
+// installationID is the ID of t's installation, if known.
+func installationID(t reconciler.Transition) string {
+	if t.Environment == nil || t.Environment.Status.Installation == nil {
+		return ""
+	}
+	return t.Environment.Status.Installation.ID
+}
+
 func link(url string) string {
 	if url == "" {
 		return ""
@@ -122,6 +154,9 @@ func (b *Bot) readyMessage(ctx context.Context, t reconciler.Transition) string 
 		return s.String()
 	}
 	fmt.Fprintf(&s, ": %s\n", url)
+	if l := b.cfg.logsLink(t.Name, installationID(t)); l != "" {
+		fmt.Fprintf(&s, "Logs: %s\n", l)
+	}
 	creds, err := b.createCredentials(ctx, url)
 	if err != nil {
 		b.log.InfoContext(ctx, "accounts not created on the installation", "environment", t.Name, "error", err)
