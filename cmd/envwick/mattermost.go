@@ -79,6 +79,11 @@ type chatConfig struct {
 	AllowedTeams        []string
 	Admins              []string
 	ButtonExtension     time.Duration
+	FleetChannels       []string
+	ReportHour          int
+	GitHubUsers         []string
+	CredentialsChannel  string
+	LogsURL             string
 }
 
 func (c *chatConfig) addFlags(fs *pflag.FlagSet) {
@@ -100,6 +105,11 @@ func (c *chatConfig) addFlags(fs *pflag.FlagSet) {
 	list(&c.AllowedEmailDomains, "mattermost-allowed-email-domains", "only people with an email in these domains may use /cloud")
 	list(&c.AllowedTeams, "mattermost-allowed-teams", "only these teams (names or IDs) may use /cloud")
 	list(&c.Admins, "mattermost-admins", "Mattermost usernames that may act on anyone's environment, bound by no quota")
+	list(&c.FleetChannels, "mattermost-fleet-channels", "channel IDs that get failures, deletions and a daily report of the fleet (the bot must be a member)")
+	fs.IntVar(&c.ReportHour, "mattermost-report-hour", envInt("mattermost-report-hour", 9), "UTC hour of the daily fleet report ["+envName("mattermost-report-hour")+"]")
+	list(&c.GitHubUsers, "mattermost-github-users", "GitHub login=Mattermost username pairs: pull request authors who get their environments' direct messages")
+	s(&c.CredentialsChannel, "mattermost-credentials-channel", "private channel ID for the accounts of pull request environments whose author maps to nobody")
+	s(&c.LogsURL, "mattermost-logs-url", "logs link template in direct messages, with {id} (installation ID) and {name} (environment)")
 	durationVar(fs, &c.ButtonExtension, "mattermost-button-extension", envDuration("mattermost-button-extension", 3*24*time.Hour), "what the Extend button adds ["+envName("mattermost-button-extension")+"]")
 }
 
@@ -144,10 +154,21 @@ func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 		ledger.Close()
 		return nil, err
 	}
+	githubUsers := map[string]string{}
+	for _, pair := range c.GitHubUsers {
+		login, user, ok := strings.Cut(pair, "=")
+		if !ok || login == "" || user == "" {
+			ledger.Close()
+			return nil, fmt.Errorf("--mattermost-github-users: %q is not login=username", pair)
+		}
+		githubUsers[login] = strings.TrimPrefix(user, "@")
+	}
 	bot, err := mattermost.New(mattermost.Config{
 		Tokens: tokens, ServerURL: c.ServerURL, BotToken: botToken, PublicURL: publicURL, ActionKey: []byte(actionKey),
 		AllowedEmailDomains: c.AllowedEmailDomains, AllowedTeams: c.AllowedTeams, Admins: c.Admins,
 		ButtonExtension: c.ButtonExtension,
+		FleetChannels:   c.FleetChannels, FleetLedger: filepath.Join(sys.Config.DataDir, "mattermost-fleet.json"), ReportHour: c.ReportHour,
+		GitHubUsers: githubUsers, CredentialsChannel: c.CredentialsChannel, LogsURL: c.LogsURL,
 	}, mattermost.Deps{
 		Committer:    committer,
 		Environments: mattermost.StoreEnvironments{Repo: sys.Repo},
@@ -162,6 +183,7 @@ func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 		return nil, err
 	}
 	*sys.Notifiers = append(*sys.Notifiers, bot)
+	go bot.RunReports(ctx)
 	sys.Mux.Handle("/mattermost/", bot.Handler())
 	log.InfoContext(ctx, "chat bot on", "command", mattermost.CommandPath, "actions", mattermost.ActionsPath, "buttons", actionKey != "" && publicURL != "", "console", chat != nil)
 	return func() {
