@@ -326,13 +326,15 @@ func TestSpooledEventsSurviveRestart(t *testing.T) {
 }
 
 func TestNotifierEditsOneCommentAndStatus(t *testing.T) {
-	r := newRig(t, rigOptions{config: func(c *Config) { c.EnvsRepository = "org/envs" }})
+	r := newRig(t, rigOptions{config: func(c *Config) {
+		c.EnvsRepository, c.LogsURL = "org/envs", "https://logs.example.com/i/{id}?env={name}"
+	}})
 	r.send("pull_request", example(t, "pull_request.labeled.0").withLabel(LabelCloud))
 	env := func(sha string) *envs.Environment {
 		return &envs.Environment{
 			Spec: envs.EnvironmentSpec{Source: envs.Source{PullRequest: &envs.PullRequestSource{
 				Repository: repoName, Number: 2, HeadSHA: sha}}},
-			Status: envs.EnvironmentStatus{Installation: &envs.InstallationStatus{URL: "https://hello-world-pr-2.test.mattermost.cloud"}},
+			Status: envs.EnvironmentStatus{Installation: &envs.InstallationStatus{ID: "inst-2", URL: "https://hello-world-pr-2.test.mattermost.cloud"}},
 		}
 	}
 	ctx := context.Background()
@@ -344,7 +346,8 @@ func TestNotifierEditsOneCommentAndStatus(t *testing.T) {
 	}
 	notify(reconciler.Transition{Kind: reconciler.TransitionReady, Environment: env(headSHA), Commit: "aaaaaaa1"})
 	body := r.envComment(2)
-	if !strings.Contains(body, "is ready at https://hello-world-pr-2.test.mattermost.cloud") || !strings.Contains(body, "credentials") {
+	if !strings.Contains(body, "is ready at https://hello-world-pr-2.test.mattermost.cloud") || !strings.Contains(body, "credentials") ||
+		!strings.Contains(body, "Logs: https://logs.example.com/i/inst-2?env="+envName) {
 		t.Errorf("ready comment = %q", body)
 	}
 	sts := r.gh.Statuses(repoName, headSHA)

@@ -98,6 +98,10 @@ type Config struct {
 	// CredentialsHelp tells people how to get the credentials of an
 	// environment; never credentials themselves.
 	CredentialsHelp string
+	// LogsURL is a template of a link to an installation's logs, with {id}
+	// (the installation ID) and {name} (the environment); the environment
+	// comment carries it when ready, updated or failed. Empty: no link.
+	LogsURL string
 }
 
 // E2ELabelPrefix starts the source label of the environments the pull

@@ -39,10 +39,12 @@ func Marker(name string) string { return "<!-- envwick:env=" + name + " -->" }
 
 // update is one piece of feedback for one environment.
 type update struct {
-	ref      prRef
-	phase    phase
-	commit   string // envs repository commit
-	url      string
+	ref    prRef
+	phase  phase
+	commit string // envs repository commit
+	url    string
+	// logs is the installation's logs link, when a template is configured.
+	logs     string
 	reason   string
 	deadline time.Time
 	// atDeadline is what happens at deadline (expiring only).
@@ -145,11 +147,11 @@ func (f *feedback) render(u update) string {
 		b.WriteString(" is being destroyed.")
 		help = ""
 	case phaseReady:
-		fmt.Fprintf(&b, " is ready at %s, running %s.\n\n%s", u.url, sha, f.b.cfg.CredentialsHelp)
+		fmt.Fprintf(&b, " is ready at %s, running %s.%s\n\n%s", u.url, sha, logsLine(u.logs), f.b.cfg.CredentialsHelp)
 	case phaseUpdated:
-		fmt.Fprintf(&b, " is updated to %s and ready at %s.\n\n%s", sha, u.url, f.b.cfg.CredentialsHelp)
+		fmt.Fprintf(&b, " is updated to %s and ready at %s.%s\n\n%s", sha, u.url, logsLine(u.logs), f.b.cfg.CredentialsHelp)
 	case phaseFailed:
-		fmt.Fprintf(&b, " failed: %s\n\nTo retry, push a commit, or remove the label and add it again (a new server).", oneLine(u.reason))
+		fmt.Fprintf(&b, " failed: %s%s\n\nTo retry, comment `/env retry`, push a commit, or remove the label and add it again (a new server).", oneLine(u.reason), logsLine(u.logs))
 	case phaseDestroyed:
 		b.WriteString(" is destroyed.")
 		help = "\n\nAdd a test server label or comment `/env create` for a new one."
@@ -345,7 +347,7 @@ func (b *Bot) Notify(ctx context.Context, t reconciler.Transition) {
 	if reason == "" {
 		reason = t.Reason
 	}
-	b.fb.enqueue(update{ref: ref, phase: p, commit: t.Commit, url: t.URL(), reason: reason, deadline: t.Deadline, atDeadline: t.DeadlineAction})
+	b.fb.enqueue(update{ref: ref, phase: p, commit: t.Commit, url: t.URL(), logs: t.LogsLink(b.cfg.LogsURL), reason: reason, deadline: t.Deadline, atDeadline: t.DeadlineAction})
 }
 
 // envsCommit records a transition's outcome for the envs repository commit
@@ -381,4 +383,12 @@ func (f *feedback) envsCommit(t reconciler.Transition) {
 	f.enqueue(update{ref: prRef{Name: t.Commit}, fn: func(ctx context.Context) error {
 		return f.setStatus(ctx, repo, t.Commit, "envwick/reconcile", state, desc, "")
 	}})
+}
+
+// logsLine is the logs link on its own line, or "".
+func logsLine(logs string) string {
+	if logs == "" {
+		return ""
+	}
+	return "\nLogs: " + logs
 }

@@ -165,12 +165,3 @@ func (c *Config) isAdmin(p person) bool {
 		return a == p.ID || strings.EqualFold(strings.TrimPrefix(a, "@"), p.Username)
 	})
 }
-
-// logsLink is the logs link of an installation, or "" without a template
-// or an installation.
-func (c *Config) logsLink(env, installationID string) string {
-	if c.LogsURL == "" || installationID == "" {
-		return ""
-	}
-	return strings.NewReplacer("{id}", url.PathEscape(installationID), "{name}", url.PathEscape(env)).Replace(c.LogsURL)
-}

@@ -99,12 +99,12 @@ func (b *Bot) postFleet(ctx context.Context, key, msg string) error {
 
 // notifyFleet tells the fleet channels about failures and deletions.
 func (b *Bot) notifyFleet(ctx context.Context, t reconciler.Transition) error {
-	id := installationID(t)
+	id := t.InstallationID()
 	who := ownerName(&envs.Environment{Spec: envs.EnvironmentSpec{Owner: t.Owner()}})
 	switch t.Kind {
 	case reconciler.TransitionFailed:
 		why := firstNonEmpty(t.Message, t.Reason, "no reason given")
-		msg := fmt.Sprintf(":warning: **%s** (owner %s) failed: %s%s", t.Name, who, why, b.logsSuffix(t.Name, id))
+		msg := fmt.Sprintf(":warning: **%s** (owner %s) failed: %s%s", t.Name, who, why, b.logsSuffix(t))
 		return b.postFleet(ctx, strings.Join([]string{"failed", t.Name, id, why}, "/"), msg)
 	case reconciler.TransitionDeleted:
 		return b.postFleet(ctx, strings.Join([]string{"deleted", t.Name, id, t.Commit}, "/"),
@@ -114,8 +114,8 @@ func (b *Bot) notifyFleet(ctx context.Context, t reconciler.Transition) error {
 }
 
 // logsSuffix is " Logs: <link>" when a logs URL template is configured.
-func (b *Bot) logsSuffix(name, installationID string) string {
-	if l := b.cfg.logsLink(name, installationID); l != "" {
+func (b *Bot) logsSuffix(t reconciler.Transition) string {
+	if l := t.LogsLink(b.cfg.LogsURL); l != "" {
 		return "\nLogs: " + l
 	}
 	return ""

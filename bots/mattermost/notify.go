@@ -100,10 +100,10 @@ func (b *Bot) notify(ctx context.Context, t reconciler.Transition) error {
 	case reconciler.TransitionReady:
 		post.Message = b.readyMessage(ctx, t)
 	case reconciler.TransitionUpdated:
-		post.Message = fmt.Sprintf("The update of %s is done.%s%s", name, link(t.URL()), b.logsSuffix(t.Name, installationID(t)))
+		post.Message = fmt.Sprintf("The update of %s is done.%s%s", name, link(t.URL()), b.logsSuffix(t))
 	case reconciler.TransitionFailed:
 		post.Message = fmt.Sprintf(":warning: %s failed: %s. `/cloud retry %s` tries again.%s", name,
-			strings.TrimSuffix(firstNonEmpty(t.Message, t.Reason, "no reason given"), "."), t.Name, b.logsSuffix(t.Name, installationID(t)))
+			strings.TrimSuffix(firstNonEmpty(t.Message, t.Reason, "no reason given"), "."), t.Name, b.logsSuffix(t))
 	case reconciler.TransitionHibernated:
 		post.Message = fmt.Sprintf("%s is hibernated. `/cloud wake-up %s` wakes it up.", name, t.Name)
 	case reconciler.TransitionWokeUp:
@@ -128,14 +128,6 @@ func (b *Bot) notify(ctx context.Context, t reconciler.Transition) error {
 	return b.chat.DirectMessage(ctx, to, post)
 }
 
-// installationID is the ID of t's installation, if known.
-func installationID(t reconciler.Transition) string {
-	if t.Environment == nil || t.Environment.Status.Installation == nil {
-		return ""
-	}
-	return t.Environment.Status.Installation.ID
-}
-
 func link(url string) string {
 	if url == "" {
 		return ""
@@ -154,7 +146,7 @@ func (b *Bot) readyMessage(ctx context.Context, t reconciler.Transition) string 
 		return s.String()
 	}
 	fmt.Fprintf(&s, ": %s\n", url)
-	if l := b.cfg.logsLink(t.Name, installationID(t)); l != "" {
+	if l := t.LogsLink(b.cfg.LogsURL); l != "" {
 		fmt.Fprintf(&s, "Logs: %s\n", l)
 	}
 	creds, err := b.createCredentials(ctx, url)

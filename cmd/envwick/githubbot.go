@@ -35,6 +35,7 @@ type githubConfig struct {
 	EnvsRepo          string
 	TemplatesFile     string
 	CredentialsHelp   string
+	LogsURL           string
 	Automation        automationConfig
 }
 
@@ -68,6 +69,7 @@ func (c *githubConfig) addFlags(fs *pflag.FlagSet) {
 	s(&c.EnvsRepo, "github-envs-repo", "", "the envs repository on GitHub (owner/name), for statuses on its commits")
 	s(&c.TemplatesFile, "github-templates-file", "", `JSON file mapping labels to templates, e.g. {"Setup Cloud Test Server": {"size": "miniSingleton"}}; default: the three seed labels`)
 	s(&c.CredentialsHelp, "github-credentials-help", "", "sentence telling people where to get test credentials (never the credentials)")
+	s(&c.LogsURL, "github-logs-url", "", "logs link template on the environment comment, with {id} (installation ID) and {name} (environment)")
 	c.Automation.addFlags(fs)
 }
 
@@ -89,7 +91,7 @@ func (c *githubConfig) attach(ctx context.Context, sys *System) (func(), error) 
 	cfg := githubbot.Config{
 		Secrets: secrets, Repositories: c.Repos, DefaultImage: c.Image, Images: map[string]string{},
 		Version: githubbot.VersionRule(c.VersionRule), ServeForks: c.ServeForks,
-		CommandPermission: c.CommandPermission, EnvsRepository: c.EnvsRepo, CredentialsHelp: c.CredentialsHelp,
+		CommandPermission: c.CommandPermission, EnvsRepository: c.EnvsRepo, CredentialsHelp: c.CredentialsHelp, LogsURL: c.LogsURL,
 	}
 	for _, kv := range c.Images {
 		repo, image, ok := strings.Cut(kv, "=")
