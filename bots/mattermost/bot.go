@@ -25,6 +25,7 @@ import (
 	"github.com/envwick/envwick/bots/command"
 	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/reconciler"
 )
 
 // Committer is the part of bots/commit the bot uses.
@@ -61,12 +62,13 @@ type CredentialKeeper interface {
 	KeepAdmin(env, installationID, url, username, password string) error
 }
 
-// Exec runs an mmctl command line on an environment's installation and
-// returns its output, trimmed; the reconciler exports it (the platform
-// stays behind the reconciler). An error says what was refused or failed,
-// in words for the person.
+// Exec runs an allowed mmctl command in an environment's installation and
+// returns its output, trimmed: the reconciler's exec service
+// (reconciler.Reconciler.Exec), so the platform stays behind the
+// reconciler. Whether the person may act on the environment is the bot's
+// rule; the allow-list is the service's.
 type Exec interface {
-	Mmctl(ctx context.Context, env string, args []string, admin bool) (string, error)
+	Exec(ctx context.Context, req reconciler.ExecRequest) (*reconciler.ExecResult, error)
 }
 
 // Health reports the platform's health in one line, as the reconciler last

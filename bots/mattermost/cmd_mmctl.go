@@ -2,8 +2,11 @@ package mattermost
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/envwick/envwick/bots/command"
+	"github.com/envwick/envwick/reconciler"
 )
 
 func mmctlCommand() cloudSpec {
@@ -18,12 +21,21 @@ func (a *action) mmctl(ctx context.Context) (string, error) {
 	if a.bot.exec == nil {
 		return "", refuse("`/cloud mmctl` is not configured on this envwick: the reconciler does not export its exec service here. Nothing was run.")
 	}
-	out, err := a.bot.exec.Mmctl(ctx, a.name, a.in.Args("ARGS"), a.bot.cfg.isAdmin(a.who))
+	res, err := a.bot.exec.Exec(ctx, reconciler.ExecRequest{Environment: a.name, Args: a.in.Args("ARGS"), Admin: a.bot.cfg.isAdmin(a.who)})
 	if err != nil {
 		return "", refuse("mmctl on **%s** did not run: %s", a.name, err)
 	}
+	out := strings.TrimSpace(res.Output)
 	if out == "" {
 		out = "(no output)"
 	}
-	return "```\n" + out + "\n```", nil
+	var s strings.Builder
+	if res.Failed {
+		fmt.Fprintf(&s, "`%s` failed on **%s**:\n", res.Command, a.name)
+	}
+	s.WriteString("```\n" + out + "\n```")
+	if res.Truncated {
+		s.WriteString("\n(output cut)")
+	}
+	return s.String(), nil
 }

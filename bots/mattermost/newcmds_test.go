@@ -12,6 +12,7 @@ import (
 
 	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/envs"
+	"github.com/envwick/envwick/reconciler"
 )
 
 // TestNewSubcommandsRefuseWithoutCommitting: for every subcommand added
@@ -162,14 +163,14 @@ func TestRetryBumpsTheCounter(t *testing.T) {
 }
 
 type fakeExec struct {
-	got   []string
-	admin bool
-	err   error
+	got reconciler.ExecRequest
+	res *reconciler.ExecResult
+	err error
 }
 
-func (f *fakeExec) Mmctl(_ context.Context, env string, args []string, admin bool) (string, error) {
-	f.got, f.admin = append([]string{env}, args...), admin
-	return "alice\nbob", f.err
+func (f *fakeExec) Exec(_ context.Context, req reconciler.ExecRequest) (*reconciler.ExecResult, error) {
+	f.got = req
+	return f.res, f.err
 }
 
 type fakeHealth struct {
@@ -181,7 +182,7 @@ func (f fakeHealth) PlatformHealth(context.Context) (string, error) { return f.h
 
 func TestMmctlAndStatus(t *testing.T) {
 	w := newWorld(t, nil)
-	ex := &fakeExec{}
+	ex := &fakeExec{res: &reconciler.ExecResult{Command: "mmctl user list", Output: "alice\nbob\n", Truncated: true}}
 	w.bot.exec = ex
 	w.bot.health = fakeHealth{h: "provisioner healthy (2 clusters stable)"}
 	w.run(w.alice, "create app")
@@ -189,10 +190,12 @@ func TestMmctlAndStatus(t *testing.T) {
 	w.status["app"] = envs.EnvironmentStatus{Installation: &envs.InstallationStatus{State: "stable"},
 		Conditions: []metav1.Condition{{Type: meta.ReadyCondition, Status: metav1.ConditionTrue, Reason: envs.ReasonAvailable}}}
 	before := w.head()
-	contains(t, w.run(w.alice, `mmctl app user list --all "a b"`), "```\nalice\nbob\n```")
-	if !slices.Equal(ex.got, []string{"app", "user", "list", "--all", "a b"}) || ex.admin {
-		t.Fatalf("exec got %q admin %v", ex.got, ex.admin)
+	contains(t, w.run(w.alice, `mmctl app user list --all "a b"`), "```\nalice\nbob\n```", "(output cut)")
+	if ex.got.Environment != "app" || !slices.Equal(ex.got.Args, []string{"user", "list", "--all", "a b"}) || ex.got.Admin {
+		t.Fatalf("exec got %+v", ex.got)
 	}
+	ex.res = &reconciler.ExecResult{Command: "mmctl team list", Output: "Error: no teams", Failed: true}
+	contains(t, w.run(w.alice, "mmctl app team list"), "`mmctl team list` failed on **app**", "Error: no teams")
 	ex.err = errors.New(`"config set" is not allowed; allowed: user, team, channel`)
 	contains(t, w.run(w.alice, "mmctl app config set X 1"), "did not run", `"config set" is not allowed`)
 	contains(t, w.run(w.carol, "status"), "**2 environments**", "| ready | 1 |", "| requested | 1 |", "Platform: provisioner healthy")

@@ -175,6 +175,8 @@ func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 		Status:       mattermost.ReconcilerStatus{R: sys.Reconciler},
 		Activity:     sys.Activity,
 		Credentials:  credentialKeeper(sys),
+		Exec:         sys.Reconciler,
+		Health:       sys.Reconciler,
 		Chat:         chat,
 		Logger:       log,
 	})
