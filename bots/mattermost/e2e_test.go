@@ -116,6 +116,17 @@ func TestChatBotEndToEnd(t *testing.T) {
 		t.Fatalf("user login: %v", err)
 	}
 
+	// The fleet channel: private, the bot and the person in it.
+	fleet, _, err := admin.CreateChannel(ctx, &model.Channel{TeamId: team.Id, Name: "fleet-" + sfx, DisplayName: "fleet " + sfx, Type: model.ChannelTypePrivate})
+	if err != nil {
+		t.Fatalf("creating the fleet channel: %v", err)
+	}
+	for _, id := range []string{bot.UserId, alice.Id} {
+		if _, _, err := admin.AddChannelMember(ctx, fleet.Id, id); err != nil {
+			t.Fatalf("adding %s to the fleet channel: %v", id, err)
+		}
+	}
+
 	// envwick's side: an envs repository, the simulator, the reconciler
 	// and the bot, its handler on loopback for the server to call.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -156,12 +167,17 @@ func TestChatBotEndToEnd(t *testing.T) {
 	b, err := mattermost.New(mattermost.Config{
 		Tokens: []string{cmd.Token}, ServerURL: mmURL, BotToken: botToken.Token, PublicURL: publicURL,
 		ActionKey: []byte("e2e-action-key-" + sfx), AllowedEmailDomains: []string{"example.com"}, AllowedTeams: []string{team.Name},
+		FleetChannels: []string{fleet.Id}, FleetLedger: t.TempDir() + "/fleet.json", LogsURL: "https://logs.example.com/{id}?env={name}",
 	}, mattermost.Deps{
 		Committer:    commit.New(repo, commit.Options{Logger: log}),
 		Environments: mattermost.StoreEnvironments{Repo: repo},
 		Status:       mattermost.ReconcilerStatus{R: statusOf(func(n string) *reconciler.Status { return rec.StatusOf(n) })},
 		Activity:     activity,
-		Logger:       log,
+		Exec: execOf(func(ctx context.Context, req reconciler.ExecRequest) (*reconciler.ExecResult, error) {
+			return rec.Exec(ctx, req)
+		}),
+		Health: healthOf(func(ctx context.Context) (string, error) { return rec.PlatformHealth(ctx) }),
+		Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +242,61 @@ func TestChatBotEndToEnd(t *testing.T) {
 	}
 
 	t.Logf("ready message: %s", credRE.ReplaceAllString(ready, "- $1: `$2` / `<password>`"))
+	if id := rec.StatusOf(name).Status.Installation.ID; !strings.Contains(ready, "Logs: https://logs.example.com/"+id+"?env="+name) {
+		t.Errorf("ready message without the logs link: %q", ready)
+	}
+
+	// The registered command carries the new subcommands and their flags.
+	stored, _, err := admin.GetCommandById(ctx, cmd.Id)
+	if err != nil {
+		t.Fatalf("reading the command back: %v", err)
+	}
+	subs := map[string]*model.AutocompleteData{}
+	if stored.AutocompleteData != nil {
+		for _, sub := range stored.AutocompleteData.SubCommands {
+			subs[sub.Trigger] = sub
+		}
+	}
+	for _, want := range []string{"restart", "retry", "share", "unshare", "deletion-lock", "deletion-unlock", "status", "mmctl", "upgrade"} {
+		if subs[want] == nil {
+			t.Errorf("autocomplete on the server lacks %s (has %d subcommands)", want, len(subs))
+		}
+	}
+	if sh := subs["share"]; sh == nil || len(sh.Arguments) < 2 || sh.Arguments[1].Name != "allow-updates" {
+		t.Errorf("share's autocomplete arguments %+v", sh)
+	}
+
+	// The plugin-level subcommands, each replied to and, when it changes
+	// something, committed.
+	for _, step := range []struct{ text, reply string }{
+		{"restart " + name, "Restarting **" + name + "**"},
+		{"share " + name + " --allow-updates", "shared with the team"},
+		{"list --shared-installations", "Nobody shares"},
+		{"deletion-lock " + name, "is deletion-locked"},
+		{"deletion-unlock " + name, "no longer deletion-locked"},
+		{"retry " + name, "has not failed"},
+		{"status", "environments"},
+		{"upgrade " + name, "`/cloud upgrade` is now `/cloud update`"},
+		{"restart nosuch" + sfx, "There is no environment named"},
+	} {
+		if reply := run(step.text); !strings.Contains(reply, step.reply) {
+			t.Errorf("/cloud %s replied %q, want %q", step.text, reply, step.reply)
+		}
+	}
+	if e := headEnvironment(ctx, t, repo, name); e.Spec.Installation.Env[commit.RestartEnv] == "" || e.Spec.Sharing == nil || e.Spec.Lifecycle.DeletionLocked {
+		t.Errorf("after restart, share and lock/unlock: %+v", e.Spec)
+	}
+	if reply := run("mmctl " + name + " version"); !strings.Contains(reply, "```") && !strings.Contains(reply, "did not run") {
+		t.Errorf("/cloud mmctl replied %q", reply)
+	}
+
+	// A failure reaches the fleet channel once, with the logs link.
+	e = headEnvironment(ctx, t, repo, name)
+	e.Status = rec.StatusOf(name).Status
+	failed := reconciler.Transition{Kind: reconciler.TransitionFailed, Name: name, Environment: e, Message: "installation is update-failed"}
+	b.Notify(ctx, failed)
+	b.Notify(ctx, failed)
+	waitForPost(ctx, t, rec, aliceC, fleet.Id, "**"+name+"** (owner @"+alice.Username+") failed: installation is update-failed")
 
 	// An expiry notice: its Keep button, clicked through the server, is a
 	// commit by the person.
@@ -250,7 +321,31 @@ func TestChatBotEndToEnd(t *testing.T) {
 		t.Fatalf("delete replied %q", reply)
 	}
 	waitForDM(ctx, t, rec, aliceC, dm.Id, "**"+name+"** is deleted")
+	waitForPost(ctx, t, rec, aliceC, fleet.Id, "**"+name+"** (owner @"+alice.Username+") is deleted")
+	posts, _, err := aliceC.GetPostsForChannel(ctx, fleet.Id, 0, 50, "", false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := 0
+	for _, p := range posts.Posts {
+		if strings.Contains(p.Message, "failed: installation is update-failed") {
+			failures++
+		}
+	}
+	if failures != 1 {
+		t.Errorf("%d fleet posts of one failure, want 1", failures)
+	}
 }
+
+type execOf func(context.Context, reconciler.ExecRequest) (*reconciler.ExecResult, error)
+
+func (f execOf) Exec(ctx context.Context, req reconciler.ExecRequest) (*reconciler.ExecResult, error) {
+	return f(ctx, req)
+}
+
+type healthOf func(context.Context) (string, error)
+
+func (f healthOf) PlatformHealth(ctx context.Context) (string, error) { return f(ctx) }
 
 type statusOf func(string) *reconciler.Status
 
