@@ -111,20 +111,23 @@ func TestChatBotEndToEnd(t *testing.T) {
 	if _, _, err := admin.AddTeamMember(ctx, team.Id, alice.Id); err != nil {
 		t.Fatalf("adding the user to the team: %v", err)
 	}
-	aliceC := model.NewAPIv4Client(mmURL)
-	if _, _, err := aliceC.Login(ctx, alice.Username, alicePass); err != nil {
-		t.Fatalf("user login: %v", err)
-	}
-
 	// The fleet channel: private, the bot and the person in it.
 	fleet, _, err := admin.CreateChannel(ctx, &model.Channel{TeamId: team.Id, Name: "fleet-" + sfx, DisplayName: "fleet " + sfx, Type: model.ChannelTypePrivate})
 	if err != nil {
 		t.Fatalf("creating the fleet channel: %v", err)
 	}
+	if _, _, err := admin.AddTeamMember(ctx, team.Id, bot.UserId); err != nil {
+		t.Fatalf("adding the bot to the team: %v", err)
+	}
 	for _, id := range []string{bot.UserId, alice.Id} {
 		if _, _, err := admin.AddChannelMember(ctx, fleet.Id, id); err != nil {
 			t.Fatalf("adding %s to the fleet channel: %v", id, err)
 		}
+	}
+
+	aliceC := model.NewAPIv4Client(mmURL)
+	if _, _, err := aliceC.Login(ctx, alice.Username, alicePass); err != nil {
+		t.Fatalf("user login: %v", err)
 	}
 
 	// envwick's side: an envs repository, the simulator, the reconciler
@@ -246,24 +249,27 @@ func TestChatBotEndToEnd(t *testing.T) {
 		t.Errorf("ready message without the logs link: %q", ready)
 	}
 
-	// The registered command carries the new subcommands and their flags.
+	// The registered command, read back from the server, names the new
+	// subcommands. (The server keeps a custom command's hint and
+	// description, not the tree register sends; a tree it keeps must have
+	// them, with their flags.)
 	stored, _, err := admin.GetCommandById(ctx, cmd.Id)
 	if err != nil {
 		t.Fatalf("reading the command back: %v", err)
 	}
-	subs := map[string]*model.AutocompleteData{}
-	if stored.AutocompleteData != nil {
-		for _, sub := range stored.AutocompleteData.SubCommands {
+	for _, want := range []string{"restart", "retry", "share", "unshare", "deletion-lock", "deletion-unlock", "status", "mmctl", "upgrade"} {
+		if !strings.Contains(stored.AutoCompleteHint, "|"+want+"|") || !strings.Contains(stored.AutoCompleteDesc, want) {
+			t.Errorf("the server's command lacks %s: hint %q, description %q", want, stored.AutoCompleteHint, stored.AutoCompleteDesc)
+		}
+	}
+	if tree := stored.AutocompleteData; tree != nil {
+		subs := map[string]*model.AutocompleteData{}
+		for _, sub := range tree.SubCommands {
 			subs[sub.Trigger] = sub
 		}
-	}
-	for _, want := range []string{"restart", "retry", "share", "unshare", "deletion-lock", "deletion-unlock", "status", "mmctl", "upgrade"} {
-		if subs[want] == nil {
-			t.Errorf("autocomplete on the server lacks %s (has %d subcommands)", want, len(subs))
+		if sh := subs["share"]; sh == nil || len(sh.Arguments) < 2 || sh.Arguments[1].Name != "allow-updates" {
+			t.Errorf("share's autocomplete arguments %+v", sh)
 		}
-	}
-	if sh := subs["share"]; sh == nil || len(sh.Arguments) < 2 || sh.Arguments[1].Name != "allow-updates" {
-		t.Errorf("share's autocomplete arguments %+v", sh)
 	}
 
 	// The plugin-level subcommands, each replied to and, when it changes
