@@ -7,6 +7,7 @@ import (
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/reconciler/platform"
 	"github.com/envwick/envwick/reconciler/platform/provisioner"
+	"github.com/envwick/envwick/reconciler/platform/provisionersim"
 )
 
 // TestRetryCounter: each new envwick.dev/retry value retries a failed
@@ -58,5 +59,40 @@ func TestRetryCounter(t *testing.T) {
 	req := requestFor(testEnv("a", retried("2")).Env, "a", Owner{OwnerID: "envwick"})
 	if req.Env[RetryEnvVar] != "2" || req.Env[IdentityEnvVar] != "a" {
 		t.Errorf("create env %v", req.Env)
+	}
+}
+
+// TestRetryReplacesAFailedCreation runs the hook against the simulator: a
+// creation that failed stays failed until the counter is bumped; then the
+// failed installation goes, a new one is created carrying the counter, and
+// nothing more happens for that value.
+func TestRetryReplacesAFailedCreation(t *testing.T) {
+	h := newHarness(t)
+	r := h.reconciler()
+	h.sim.SetFaults(provisionersim.Faults{CreationFailureRate: 1})
+	h.put(env("flaky"))
+	for range 3 {
+		h.pass(r)
+		h.settle()
+	}
+	insts := h.owned()
+	if len(insts) != 1 || insts[0].State != provisioner.StateCreationFailed {
+		t.Fatalf("installations %+v: want one, creation-failed", insts)
+	}
+	failedID := insts[0].ID
+	h.sim.SetFaults(provisionersim.Faults{})
+	h.put(env("flaky", func(e *envs.Environment) { e.Annotations = map[string]string{envs.AnnotationRetry: "1"} }))
+	for range 4 {
+		h.pass(r)
+		h.settle()
+	}
+	insts = h.owned()
+	if len(insts) != 1 || insts[0].ID == failedID || insts[0].State != provisioner.StateStable || insts[0].MattermostEnv[RetryEnvVar].Value != "1" {
+		t.Fatalf("installations %+v: want one new stable installation carrying the counter", insts)
+	}
+	before := h.mutations.Load()
+	h.pass(r)
+	if n := h.mutations.Load() - before; n != 0 {
+		t.Errorf("%d platform changes after the retry was done", n)
 	}
 }
