@@ -18,6 +18,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/envwick/envwick/bots/commit"
 	"github.com/envwick/envwick/envs"
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/reconciler"
@@ -82,7 +83,8 @@ func TestUsageOfARealServer(t *testing.T) {
 	src := &usage.Source{Credentials: creds, Now: clk.Now, Logger: quiet,
 		Targets: func() []reconciler.RunningInstallation { return rec.Running() }}
 	rec, err = reconciler.New(&reconciler.StoreRepository{Repo: repo}, p, reconciler.Config{
-		Owner: reconciler.Owner{OwnerID: "envwick-e2e"}, Clock: clk, Usage: src, Logger: quiet})
+		Owner: reconciler.Owner{OwnerID: "envwick-e2e"}, Clock: clk, Usage: src, Logger: quiet,
+		Housekeeper: commit.Housekeeper{Committer: commit.New(repo, commit.Options{Logger: quiet})}})
 	if err != nil {
 		t.Fatal(err)
 	}
