@@ -6,13 +6,11 @@
 package reconciler
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -44,6 +42,12 @@ type Config struct {
 	// jitter.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
+	// StatusInterval is the shortest time between two status commits
+	// touching one environment (0: none). A change within it waits on the
+	// status branch (never in memory: StatusOf and notices see it at once)
+	// until the interval has passed and a pass writes it; an environment's
+	// first status and its removal are written at once.
+	StatusInterval time.Duration
 
 	// Housekeeper commits housekeeping decisions. Without one (a reconciler
 	// that only plans), a pass with housekeeping due fails saying so.
@@ -136,8 +140,14 @@ type Reconciler struct {
 	// status is the status branch as last read or written; nil until the
 	// first pass reads it.
 	status map[string]*Status
-	// statusKeys holds statusKey of each status as written.
-	statusKeys map[string][]byte
+	// written holds statusKey of each status as on the status branch,
+	// writtenAt when this process wrote it, and held the environments whose
+	// status differs from what is written, held back by StatusInterval.
+	written   map[string][]byte
+	writtenAt map[string]time.Time
+	held      map[string]bool
+	// memo remembers how each status was last computed (see recordMemo).
+	memo map[string]recordMemo
 	// defaulted caches environments with defaults applied, by file blob.
 	defaulted map[string]*envs.Environment
 	backoff   map[string]backoffState
@@ -179,6 +189,9 @@ func New(repo Repository, p platform.Platform, cfg Config) (*Reconciler, error) 
 		},
 		defaulted: map[string]*envs.Environment{},
 		backoff:   map[string]backoffState{},
+		writtenAt: map[string]time.Time{},
+		held:      map[string]bool{},
+		memo:      map[string]recordMemo{},
 		rand:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}, nil
 }
@@ -303,13 +316,10 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (res *Result, e
 	}
 
 	// 5. Record status: one commit for everything that changed.
-	if res.StatusWritten, err = r.writeStatus(ctx, commit, next); err != nil {
+	if res.StatusWritten, err = r.writeStatus(ctx, commit, next, start); err != nil {
 		return res, err
 	}
-	r.lastBlobs = make(map[string]string, len(desired))
-	for name, d := range desired {
-		r.lastBlobs[name] = fileKey(d)
-	}
+	r.rememberBlobs(desired)
 	if scope == nil {
 		r.lastOwned, r.lastFull = p.Owned, start
 	}
@@ -371,11 +381,30 @@ func (r *Reconciler) loadStatus(ctx context.Context) error {
 		return fmt.Errorf("reading the status branch: %w", err)
 	}
 	r.status = st
-	r.statusKeys = make(map[string][]byte, len(st))
+	r.written = make(map[string][]byte, len(st))
 	for name, s := range st {
-		r.statusKeys[name] = statusKey(s)
+		r.written[name] = statusKey(s)
 	}
 	return nil
+}
+
+// rememberBlobs records the environment files of this pass, in place: an
+// unchanged fleet allocates nothing.
+func (r *Reconciler) rememberBlobs(desired map[string]*Desired) {
+	if r.lastBlobs == nil {
+		r.lastBlobs = make(map[string]string, len(desired))
+	}
+	for name, d := range desired {
+		k := fileKey(d)
+		if old, ok := r.lastBlobs[name]; !ok || old != k {
+			r.lastBlobs[name] = k
+		}
+	}
+	for name := range r.lastBlobs {
+		if _, ok := desired[name]; !ok {
+			delete(r.lastBlobs, name)
+		}
+	}
 }
 
 // outcome is the result of applying one item.
@@ -496,71 +525,6 @@ func (r *Reconciler) applyOne(ctx context.Context, it *Item, d *Desired) outcome
 		o.inst, o.err = r.ext.Restore(ctx, it.Installation.ID)
 	}
 	return o
-}
-
-// writeStatus commits the status files that changed, and removes those of
-// environments that are gone, in one commit. Nothing changed: no commit.
-func (r *Reconciler) writeStatus(ctx context.Context, commit string, next map[string]*Status) (bool, error) {
-	put := map[string][]byte{}
-	var del []string
-	keys := make(map[string][]byte, len(next))
-	for name, st := range next {
-		if st == r.status[name] && r.statusKeys[name] != nil {
-			keys[name] = r.statusKeys[name] // the same object: unchanged
-			continue
-		}
-		k := statusKey(st)
-		keys[name] = k
-		if old, ok := r.statusKeys[name]; ok && bytes.Equal(old, k) {
-			continue
-		}
-		b, err := marshalStatus(st)
-		if err != nil {
-			return false, err
-		}
-		put[name] = b
-	}
-	for name := range r.status {
-		if _, ok := next[name]; !ok {
-			del = append(del, name)
-		}
-	}
-	if len(put) == 0 && len(del) == 0 {
-		r.status, r.statusKeys = next, keys
-		return false, nil
-	}
-	slices.Sort(del)
-	msg := statusMessage(commit, put, del)
-	if err := r.repo.WriteStatus(ctx, msg, put, del); err != nil {
-		return false, fmt.Errorf("writing status: %w", err)
-	}
-	r.status, r.statusKeys = next, keys
-	return true, nil
-}
-
-func statusMessage(commit string, put map[string][]byte, del []string) string {
-	names := slices.Sorted(maps.Keys(put))
-	subject := fmt.Sprintf("Record status of %d environments at %s", len(names)+len(del), short(commit))
-	if len(names)+len(del) == 1 {
-		subject = fmt.Sprintf("Record status of %s at %s", slices.Concat(names, del)[0], short(commit))
-	}
-	body := ""
-	const listMax = 20
-	for i, n := range names {
-		if i == listMax {
-			body += fmt.Sprintf("... and %d more\n", len(names)-listMax)
-			break
-		}
-		body += "updated: " + n + "\n"
-	}
-	for i, n := range del {
-		if i == listMax {
-			body += fmt.Sprintf("... and %d more removed\n", len(del)-listMax)
-			break
-		}
-		body += "removed: " + n + "\n"
-	}
-	return subject + "\n\n" + body
 }
 
 func (r *Reconciler) countEnvironments(next map[string]*Status) {

@@ -1,10 +1,15 @@
 package reconciler
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -153,4 +158,88 @@ func statusKey(s *Status) []byte {
 		return nil
 	}
 	return b
+}
+
+// writeStatus commits the status files that changed, and removes those of
+// environments that are gone, in one commit. Nothing changed: no commit.
+//
+// With a StatusInterval, an environment written less than the interval ago
+// is held back: its status stays what the branch has until a pass after the
+// interval writes the newest one (a pass with nothing else to do included).
+// So one environment's create makes two status commits (its first status,
+// then the first settled one after the interval), however many states the
+// platform goes through, and a pass with nothing new or due writes nothing.
+func (r *Reconciler) writeStatus(ctx context.Context, commit string, next map[string]*Status, now time.Time) (bool, error) {
+	put := map[string][]byte{}
+	keys := map[string][]byte{}
+	var del []string
+	for name, st := range next {
+		if st == r.status[name] && !r.held[name] {
+			continue // the same object, written as it is
+		}
+		k := statusKey(st)
+		if old, ok := r.written[name]; ok && bytes.Equal(old, k) {
+			delete(r.held, name)
+			continue
+		}
+		if at, ok := r.writtenAt[name]; ok && r.cfg.StatusInterval > 0 && now.Sub(at) < r.cfg.StatusInterval {
+			r.held[name] = true
+			continue
+		}
+		b, err := marshalStatus(st)
+		if err != nil {
+			return false, err
+		}
+		put[name], keys[name] = b, k
+	}
+	for name := range r.status {
+		if _, ok := next[name]; !ok {
+			del = append(del, name)
+		}
+	}
+	if len(put) == 0 && len(del) == 0 {
+		r.status = next
+		return false, nil
+	}
+	slices.Sort(del)
+	msg := statusMessage(commit, put, del)
+	if err := r.repo.WriteStatus(ctx, msg, put, del); err != nil {
+		return false, fmt.Errorf("writing status: %w", err)
+	}
+	for name, k := range keys {
+		r.written[name], r.writtenAt[name] = k, now
+		delete(r.held, name)
+	}
+	for _, name := range del {
+		delete(r.written, name)
+		delete(r.writtenAt, name)
+		delete(r.held, name)
+	}
+	r.status = next
+	return true, nil
+}
+
+func statusMessage(commit string, put map[string][]byte, del []string) string {
+	names := slices.Sorted(maps.Keys(put))
+	subject := fmt.Sprintf("Record status of %d environments at %s", len(names)+len(del), short(commit))
+	if len(names)+len(del) == 1 {
+		subject = fmt.Sprintf("Record status of %s at %s", slices.Concat(names, del)[0], short(commit))
+	}
+	body := ""
+	const listMax = 20
+	for i, n := range names {
+		if i == listMax {
+			body += fmt.Sprintf("... and %d more\n", len(names)-listMax)
+			break
+		}
+		body += "updated: " + n + "\n"
+	}
+	for i, n := range del {
+		if i == listMax {
+			body += fmt.Sprintf("... and %d more removed\n", len(del)-listMax)
+			break
+		}
+		body += "removed: " + n + "\n"
+	}
+	return subject + "\n\n" + body
 }
