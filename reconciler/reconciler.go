@@ -547,6 +547,19 @@ func (r *Reconciler) StatusOf(name string) *Status {
 	return r.status[name].DeepCopy()
 }
 
+// environmentOfInstallation is the environment whose recorded
+// installation has this ID, or "".
+func (r *Reconciler) environmentOfInstallation(id string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, st := range r.status {
+		if st.Status.Installation != nil && st.Status.Installation.ID == id {
+			return name
+		}
+	}
+	return ""
+}
+
 func short(commit string) string {
 	if len(commit) > 8 {
 		return commit[:8]

@@ -33,7 +33,7 @@ type Runner struct {
 	Logger      *slog.Logger
 
 	once    sync.Once
-	kick    chan string
+	kick    chan trigger
 	ready   atomic.Bool
 	passes  atomic.Int64
 	lastErr atomic.Pointer[string]
@@ -47,7 +47,7 @@ type Runner struct {
 
 func (r *Runner) init() {
 	r.once.Do(func() {
-		r.kick = make(chan string, 1)
+		r.kick = make(chan trigger, 1)
 		if r.Interval <= 0 {
 			r.Interval = time.Minute
 		}
@@ -62,12 +62,42 @@ func (r *Runner) init() {
 
 // Trigger asks for a pass as soon as possible. It never blocks: a pass
 // already asked for covers this one too.
-func (r *Runner) Trigger(reason string) {
+func (r *Runner) Trigger(reason string) { r.kickOff(trigger{reason: reason}) }
+
+// InstallationChanged asks for a pass after a platform installation changed
+// state (the provisioner's webhooks call it); the pass's log names the
+// environment the installation belongs to, not only its ID.
+func (r *Runner) InstallationChanged(id, from, to string) {
+	r.kickOff(trigger{installation: id, from: from, to: to})
+}
+
+// trigger is why a pass was asked for.
+type trigger struct {
+	reason string
+	// installation, from and to describe a platform state change.
+	installation, from, to string
+}
+
+func (r *Runner) kickOff(t trigger) {
 	r.init()
 	select {
-	case r.kick <- reason:
+	case r.kick <- t:
 	default:
 	}
+}
+
+// describe is the trigger as log attributes: an installation's change
+// names its environment (as recorded in status).
+func (r *Runner) describe(t trigger) []any {
+	if t.installation == "" {
+		return []any{"trigger", t.reason}
+	}
+	change := t.from + " -> " + t.to
+	name := r.Reconciler.environmentOfInstallation(t.installation)
+	if name == "" {
+		return []any{"trigger", "installation " + t.installation + " (no environment recorded): " + change, "installation", t.installation}
+	}
+	return []any{"trigger", "environment " + name + ": " + change, "environment", name, "installation", t.installation}
 }
 
 // Ready reports whether a pass has completed since the runner started.
@@ -95,31 +125,32 @@ func (r *Runner) Run(ctx context.Context) error {
 	timer := time.NewTimer(0) // a first pass at once
 	defer timer.Stop()
 	for {
-		reason, incremental := "", false
+		var t trigger
+		incremental := false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
-			reason = "periodic"
-		case reason = <-r.kick:
+			t.reason = "periodic"
+		case t = <-r.kick:
 			// A push to the envs repository is a commit like an
 			// in-process one.
-			incremental = strings.HasPrefix(reason, "push ")
+			incremental = strings.HasPrefix(t.reason, "push ")
 		case c, ok := <-commits:
 			if !ok {
 				commits = nil
 				continue
 			}
-			reason, incremental = "commit "+short(c), true
+			t.reason, incremental = "commit "+short(c), true
 			r.seen.Store(&c)
 		}
-		r.runPass(ctx, reason, incremental)
+		r.runPass(ctx, t, incremental)
 		// Since Go 1.23 Reset discards a tick that fired during the pass.
 		timer.Reset(r.next())
 	}
 }
 
-func (r *Runner) runPass(ctx context.Context, reason string, incremental bool) {
+func (r *Runner) runPass(ctx context.Context, t trigger, incremental bool) {
 	start := time.Now()
 	opts := r.PassOptions
 	opts.Incremental = incremental
@@ -131,7 +162,7 @@ func (r *Runner) runPass(ctx context.Context, reason string, incremental bool) {
 		}
 		msg := err.Error()
 		r.lastErr.Store(&msg)
-		r.Logger.ErrorContext(ctx, "pass failed", "trigger", reason, "error", err)
+		r.Logger.ErrorContext(ctx, "pass failed", append(r.describe(t), "error", err)...)
 		return
 	}
 	empty := ""
@@ -144,9 +175,9 @@ func (r *Runner) runPass(ctx context.Context, reason string, incremental bool) {
 	if res.Plan.Changes() > 0 || len(res.Errors) > 0 || res.StatusWritten || len(res.Plan.Invalid) > 0 {
 		level = slog.LevelInfo
 	}
-	r.Logger.Log(ctx, level, "pass done", "trigger", reason, "commit", short(res.Plan.Commit),
+	r.Logger.Log(ctx, level, "pass done", append(r.describe(t), "commit", short(res.Plan.Commit),
 		"changes", res.Plan.Changes(), "errors", len(res.Errors), "invalid", len(res.Plan.Invalid),
-		"statusWritten", res.StatusWritten, "housekept", res.Housekept, "duration", time.Since(start).Round(time.Millisecond))
+		"statusWritten", res.StatusWritten, "housekept", res.Housekept, "duration", time.Since(start).Round(time.Millisecond))...)
 	r.logInvalid(ctx, res.Plan.Invalid)
 }
 

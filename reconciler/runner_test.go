@@ -58,6 +58,25 @@ func TestRunnerReactsToCommitsAndCoalescesTriggers(t *testing.T) {
 	}
 }
 
+// A pass asked for by an installation's state change logs the environment
+// it belongs to, not only the installation's ID.
+func TestRunnerLogNamesTheEnvironment(t *testing.T) {
+	h := newHarness(t)
+	r := h.reconciler()
+	h.put(env("named"))
+	h.pass(r)
+	id := r.StatusOf("named").Status.Installation.ID
+	var log syncBuffer
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	runner := &Runner{Reconciler: r, Interval: time.Hour, Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	go runner.Run(ctx)
+	waitFor(t, "the first pass", runner.Ready)
+	runner.InstallationChanged(id, "creation-requested", "creation-in-progress")
+	want := `trigger="environment named: creation-requested -> creation-in-progress" environment=named installation=` + id
+	waitFor(t, "a log line naming the environment: "+want, func() bool { return strings.Contains(log.String(), want) })
+}
+
 // syncBuffer is a log destination the runner's goroutine writes while the
 // test reads.
 type syncBuffer struct {

@@ -63,6 +63,7 @@ type systemConfig struct {
 	DeleteAfterHibernated time.Duration
 	NoHousekeeping        bool
 	LicenseDir            string
+	StatusInterval        time.Duration
 
 	// Policy is what every bot's commits obey (serve and dev).
 	Policy policyConfig
@@ -210,6 +211,7 @@ func (c *systemConfig) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.AllowMassDeletion, "allow-mass-deletion", envBool("allow-mass-deletion", false), "override the mass-deletion guard ["+envName("allow-mass-deletion")+"]")
 	durationVar(fs, &c.HibernateAfterIdle, "hibernate-after-idle", envDuration("hibernate-after-idle", 7*24*time.Hour), "hibernate environments idle this long ["+envName("hibernate-after-idle")+"]")
 	durationVar(fs, &c.DeleteAfterHibernated, "delete-after-hibernated", envDuration("delete-after-hibernated", 14*24*time.Hour), "delete environments hibernated this long ["+envName("delete-after-hibernated")+"]")
+	durationVar(fs, &c.StatusInterval, "status-interval", envDuration("status-interval", 30*time.Second), "shortest time between two status commits touching one environment ["+envName("status-interval")+"]")
 	fs.BoolVar(&c.NoHousekeeping, "no-housekeeping", envBool("no-housekeeping", false), "record deadlines but commit no housekeeping ["+envName("no-housekeeping")+"]")
 	c.Image.addFlags(fs)
 	s(&c.LicenseDir, "license-dir", "", "folder of license texts, one file per license name (also ENVWICK_LICENSE_<NAME>; see docs/operations.md)")
@@ -380,22 +382,23 @@ func buildSystem(ctx context.Context, c *systemConfig, logOut io.Writer, cloneNa
 	defaults.DeleteAfterHibernated = envs.Duration{Duration: c.DeleteAfterHibernated}
 	s.Reconciler, err = reconciler.New(&reconciler.StoreRepository{Repo: repo}, p,
 		reconciler.Config{
-			Owner:         reconciler.Owner{OwnerID: c.OwnerID, GroupID: c.GroupID},
-			Defaults:      defaults,
-			Guard:         reconciler.GuardPolicy{MaxShare: c.MaxDeleteShare, MaxCount: c.MaxDeleteCount, Override: c.AllowMassDeletion},
-			Housekeeping:  reconciler.HousekeepingPolicy{Disabled: c.NoHousekeeping},
-			Housekeeper:   commit.Housekeeper{Committer: commit.New(repo, commit.Options{Logger: log.With("component", "housekeeping")})},
-			Concurrency:   c.Concurrency,
-			RequestRate:   c.RequestRate,
-			Logger:        log.With("component", "reconciler"),
-			Notifier:      s.Notifiers,
-			Activity:      s.Activity,
-			Usage:         usageSource(s.Usage),
-			MaxUsers:      maxUsers,
-			Images:        images,
-			ImageDeadline: c.Image.Deadline,
-			Metrics:       s.Metrics,
-			Licenses:      reconcilerLicenses(s.Licenses),
+			Owner:          reconciler.Owner{OwnerID: c.OwnerID, GroupID: c.GroupID},
+			Defaults:       defaults,
+			Guard:          reconciler.GuardPolicy{MaxShare: c.MaxDeleteShare, MaxCount: c.MaxDeleteCount, Override: c.AllowMassDeletion},
+			Housekeeping:   reconciler.HousekeepingPolicy{Disabled: c.NoHousekeeping},
+			Housekeeper:    commit.Housekeeper{Committer: commit.New(repo, commit.Options{Logger: log.With("component", "housekeeping")})},
+			Concurrency:    c.Concurrency,
+			RequestRate:    c.RequestRate,
+			StatusInterval: c.StatusInterval,
+			Logger:         log.With("component", "reconciler"),
+			Notifier:       s.Notifiers,
+			Activity:       s.Activity,
+			Usage:          usageSource(s.Usage),
+			MaxUsers:       maxUsers,
+			Images:         images,
+			ImageDeadline:  c.Image.Deadline,
+			Metrics:        s.Metrics,
+			Licenses:       reconcilerLicenses(s.Licenses),
 			// Runner is set before any pass can start a load.
 			OnTestData: func(string) {
 				if s.Runner != nil {

@@ -119,3 +119,31 @@ func TestRegisteredWebhookCarriesTheToken(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// changes also takes an installation's change as such.
+type changes struct {
+	triggers
+	changed []string
+}
+
+func (c *changes) InstallationChanged(id, from, to string) {
+	c.mu.Lock()
+	c.changed = append(c.changed, id+" "+from+" "+to)
+	c.mu.Unlock()
+}
+
+func TestProvisionerWebhookNamesTheInstallation(t *testing.T) {
+	c := &changes{}
+	srv := httptest.NewServer(&provisioner.WebhookReceiver{Trigger: c, Logger: quiet(), Token: "s3cret"})
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(installationEvent))
+	req.Header.Set(provisioner.WebhookTokenHeader, "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(c.changed) != 1 || c.changed[0] != "inst1 creation-final-tasks stable" || len(c.reasons) != 0 {
+		t.Errorf("changes %v, triggers %v", c.changed, c.reasons)
+	}
+}

@@ -200,9 +200,19 @@ func (h *WebhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ev.Type == TypeInstallation {
-		h.Trigger.Trigger("installation " + ev.ID + " " + ev.OldState + " -> " + ev.NewState)
+		if t, ok := h.Trigger.(installationTrigger); ok {
+			t.InstallationChanged(ev.ID, ev.OldState, ev.NewState)
+		} else {
+			h.Trigger.Trigger("installation " + ev.ID + " " + ev.OldState + " -> " + ev.NewState)
+		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// installationTrigger is a Trigger that also takes an installation's state
+// change as such (reconciler.Runner: its logs then name the environment).
+type installationTrigger interface {
+	InstallationChanged(id, oldState, newState string)
 }
 
 // WebhookHandler is the receiver of the state-change webhooks that
