@@ -3,11 +3,15 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -45,12 +49,13 @@ func benchFleet(b *testing.B, n int) (*harness, *Reconciler) {
 // do makes only list requests, no change and no commit.
 func BenchmarkIdlePass10k(b *testing.B) {
 	n := benchSize(10000)
+	sampleMemory()
 	h, r := benchFleet(b, n)
-	runtime.GC()
 	head := h.statusHead()
 	muts := h.mutations.Load()
 	var peak uint64
 	b.ReportAllocs()
+	before := splitMemory(b, "idle-before")
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for range b.N {
@@ -71,6 +76,8 @@ func BenchmarkIdlePass10k(b *testing.B) {
 		b.Fatal("an idle pass changed something")
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "heap-inuse-MiB")
+	after := splitMemory(b, "idle-after")
+	after.report(b, before)
 }
 
 // BenchmarkOneChangedOf10k: one environment changed among 10,000, reacted
@@ -78,6 +85,7 @@ func BenchmarkIdlePass10k(b *testing.B) {
 // commit to the first provisioner request.
 func BenchmarkOneChangedOf10k(b *testing.B) {
 	n := benchSize(10000)
+	sampleMemory()
 	h, r := benchFleet(b, n)
 	ctx, cancel := context.WithCancel(h.ctx)
 	defer cancel()
@@ -87,6 +95,8 @@ func BenchmarkOneChangedOf10k(b *testing.B) {
 	h.onMutation.Store(&f)
 	go runner.Run(ctx)
 	var total time.Duration
+	b.ReportAllocs()
+	before := splitMemory(b, "one-changed-before")
 	b.ResetTimer()
 	for i := range b.N {
 		name := fmt.Sprintf("b-%05d", i%n)
@@ -114,7 +124,10 @@ func BenchmarkOneChangedOf10k(b *testing.B) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-commit-to-request")
+	b.StopTimer()
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-commit-to-request")
+	after := splitMemory(b, "one-changed-after")
+	after.report(b, before)
 }
 
 // statusOfCommit is the observed commit recorded for name.
@@ -209,4 +222,102 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// memRate is the heap profile's sampling rate in the fleet benchmarks: one
+// sample per 4 KiB allocated on average, fine enough to attribute a pass's
+// allocations between the reconciler and the simulator within a few
+// percent.
+const memRate = 4096
+
+// sampleMemory sets the heap profile's rate; it must run before the fleet
+// is built, so that what the fleet holds is sampled at the same rate.
+func sampleMemory() { runtime.MemProfileRate = memRate }
+
+// memSplit is the process's heap profile split between the simulator and
+// the rest (the reconciler, its provisioner client, the envs store, git):
+// they share the process, and only the rest is what envwick costs.
+type memSplit struct {
+	simAlloc, ownAlloc int64 // bytes allocated so far
+	simInuse, ownInuse int64 // bytes in use
+}
+
+// splitMemory reads the heap profile (after two collections, so that it is
+// current) and attributes each sampled stack: to the simulator when a frame
+// is the simulator's or net/http's server side (only the simulator serves
+// HTTP here), else to the reconciler. With ENVWICK_BENCH_PROFILE=dir it
+// also writes the allocation profile to dir/<name>.pprof, for
+// go tool pprof -base.
+func splitMemory(b *testing.B, name string) memSplit {
+	b.Helper()
+	runtime.GC()
+	runtime.GC()
+	if dir := os.Getenv("ENVWICK_BENCH_PROFILE"); dir != "" {
+		f, err := os.Create(filepath.Join(dir, name+".pprof"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+	var recs []runtime.MemProfileRecord
+	n, _ := runtime.MemProfile(nil, true)
+	for {
+		recs = make([]runtime.MemProfileRecord, n+50)
+		var ok bool
+		if n, ok = runtime.MemProfile(recs, true); ok {
+			recs = recs[:n]
+			break
+		}
+	}
+	var m memSplit
+	for i := range recs {
+		rec := &recs[i]
+		alloc, inuse := unsample(rec.AllocBytes, rec.AllocObjects), unsample(rec.InUseBytes(), rec.InUseObjects())
+		if simulatorStack(rec.Stack()) {
+			m.simAlloc += alloc
+			m.simInuse += inuse
+		} else {
+			m.ownAlloc += alloc
+			m.ownInuse += inuse
+		}
+	}
+	return m
+}
+
+// unsample estimates the bytes behind sampled ones, as pprof does: an
+// object of size s is sampled with probability 1-exp(-s/rate).
+func unsample(bytes, objects int64) int64 {
+	if objects <= 0 || bytes <= 0 {
+		return 0
+	}
+	size := float64(bytes) / float64(objects)
+	return int64(float64(bytes) / (1 - math.Exp(-size/memRate)))
+}
+
+func simulatorStack(stack []uintptr) bool {
+	frames := runtime.CallersFrames(stack)
+	for {
+		f, more := frames.Next()
+		fn := f.Function
+		if strings.Contains(fn, "/reconciler/platform/provisionersim.") || strings.HasPrefix(fn, "net/http.(*conn).") ||
+			strings.HasPrefix(fn, "net/http.(*response).") || strings.HasPrefix(fn, "net/http.(*chunkWriter).") ||
+			strings.HasPrefix(fn, "net/http.serverHandler.") || strings.HasPrefix(fn, "net/http/httptest.") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+// report gives the reconciler's allocations per operation since before,
+// and both heaps now.
+func (m memSplit) report(b *testing.B, before memSplit) {
+	b.ReportMetric(float64(m.ownAlloc-before.ownAlloc)/float64(b.N)/1e6, "own-MB/op")
+	b.ReportMetric(float64(m.simAlloc-before.simAlloc)/float64(b.N)/1e6, "sim-MB/op")
+	b.ReportMetric(float64(m.ownInuse)/(1<<20), "own-heap-MiB")
+	b.ReportMetric(float64(m.simInuse)/(1<<20), "sim-heap-MiB")
 }

@@ -72,6 +72,30 @@ func withIdentity(env map[string]string, name string) map[string]string {
 	return out
 }
 
+// hasEnv reports whether have holds exactly the variables an installation
+// of environment name is given: withRetry(withIdentity(want, name)) with
+// retry as the retry counter ("" for none), without building that map:
+// planning checks every environment on every pass.
+func hasEnv(have, want map[string]string, name, retry string) bool {
+	n := 1
+	for k, v := range want {
+		if v == "" || k == IdentityEnvVar || (retry != "" && k == RetryEnvVar) {
+			continue
+		}
+		if hv, ok := have[k]; !ok || hv != v {
+			return false
+		}
+		n++
+	}
+	if retry != "" {
+		if v, ok := have[RetryEnvVar]; !ok || v != retry {
+			return false
+		}
+		n++
+	}
+	return len(have) == n && have[IdentityEnvVar] == name
+}
+
 // owns reports whether inst belongs to the configured owner (and group,
 // when one is configured). Installations that are not owned are never changed.
 func (o Owner) owns(inst *platform.Installation) bool {

@@ -161,6 +161,7 @@ func plan(in planInput) *Plan {
 		}
 	}
 	slices.Sort(names)
+	p.Items = make([]Item, 0, len(names))
 	for _, name := range names {
 		d := in.desired[name]
 		insts := in.actual[name]
@@ -185,8 +186,11 @@ func plan(in planInput) *Plan {
 // pickInstallation chooses the installation that backs an environment: the
 // one status records, else the oldest. Any other is a duplicate.
 func pickInstallation(insts []platform.Installation, st *Status) (*platform.Installation, []platform.Installation) {
-	if len(insts) == 0 {
+	switch len(insts) {
+	case 0:
 		return nil, nil
+	case 1:
+		return &insts[0], nil // the usual case: shared with what was observed, read only
 	}
 	sorted := slices.Clone(insts)
 	slices.SortFunc(sorted, func(a, b platform.Installation) int {
@@ -338,9 +342,10 @@ func patchFor(e *envs.Environment, env string, inst *platform.Installation) plat
 	p.Image = diff(in.Image, inst.Image)
 	p.Size = diff(in.Size, inst.Size)
 	p.License = diff(in.License, inst.License)
-	if want := withRetry(withIdentity(in.Env, env), e); !maps.Equal(want, inst.Env) {
+	if !hasEnv(inst.Env, in.Env, env, e.Annotations[envs.AnnotationRetry]) {
 		// The patch carries every wanted variable, and an empty value for
 		// each one to remove.
+		want := withRetry(withIdentity(in.Env, env), e)
 		p.Env = want
 		for k := range inst.Env {
 			if _, ok := want[k]; !ok {

@@ -152,6 +152,9 @@ type Reconciler struct {
 	defaulted map[string]*envs.Environment
 	backoff   map[string]backoffState
 	rand      *rand.Rand
+	// loaded is what loadDesired returned for loadedCommit.
+	loaded       map[string]*Desired
+	loadedCommit string
 	// lastBlobs are the environment files of the last pass that recorded
 	// status; lastFull and lastOwned are when the last full pass ran and
 	// how many installations it found owned.
@@ -348,14 +351,20 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 }
 
 // loadDesired reads every environment file at commit and applies defaults,
-// reusing the defaulted copy of a file whose content did not change.
+// reusing the defaulted copy of a file whose content did not change. A
+// commit is immutable: at the commit of the last pass it returns what that
+// pass loaded (which passes only read).
 func (r *Reconciler) loadDesired(ctx context.Context, commit string) (map[string]*Desired, error) {
+	if commit == r.loadedCommit && r.loaded != nil {
+		return r.loaded, nil
+	}
 	list, err := r.repo.Environments(ctx, commit)
 	if err != nil {
 		return nil, fmt.Errorf("loading environments at %s: %w", short(commit), err)
 	}
 	out, cache := r.desiredFrom(list)
 	r.defaulted = cache
+	r.loaded, r.loadedCommit = out, commit
 	return out, nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -107,6 +108,9 @@ type Client struct {
 	retry   Retry
 	obs     Observer
 	log     *slog.Logger
+	// bodies holds answer buffers for reuse: a list page is half a
+	// megabyte, read every pass.
+	bodies sync.Pool
 }
 
 // New returns a client for the provisioner at opts.URL.
@@ -264,7 +268,14 @@ func (c *Client) attempt(ctx context.Context, cl call, target string, payload []
 		return 0, &transportError{method: cl.method, route: cl.route, err: err}
 	}
 	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	buf, _ := c.bodies.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer c.bodies.Put(buf)
+	buf.Reset()
+	_, readErr := buf.ReadFrom(io.LimitReader(resp.Body, 64<<20))
+	data := buf.Bytes() // valid until the buffer goes back: decoded or copied below
 	info.StatusCode = resp.StatusCode
 	info.Duration = time.Since(start)
 	c.observe(ctx, info)
@@ -274,7 +285,7 @@ func (c *Client) attempt(ctx context.Context, cl call, target string, payload []
 		apiErr := newAPIError(cl.method, cl.route, resp.StatusCode, msg, cl.transition, cl.create)
 		apiErr.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		if cl.raw != nil {
-			*cl.raw = data
+			*cl.raw = bytes.Clone(data)
 		}
 		return apiErr.RetryAfter, apiErr
 	}
@@ -282,7 +293,7 @@ func (c *Client) attempt(ctx context.Context, cl call, target string, payload []
 		return 0, &transportError{method: cl.method, route: cl.route, err: fmt.Errorf("reading answer: %w", readErr)}
 	}
 	if cl.raw != nil {
-		*cl.raw = data
+		*cl.raw = bytes.Clone(data)
 	}
 	if cl.out != nil {
 		if err := json.Unmarshal(data, cl.out); err != nil {

@@ -410,7 +410,12 @@ func (s *Sim) listInstallations(w http.ResponseWriter, r *http.Request) {
 	}
 	skip, limit := p.window(len(candidates))
 	limit -= skip // at most this many results
-	buf := []byte{'['}
+	page, _ := s.pages.Get().(*[]byte)
+	if page == nil {
+		page = new([]byte)
+	}
+	defer s.pages.Put(page)
+	buf := append((*page)[:0], '[')
 	n, matched := 0, 0
 	for _, in := range candidates {
 		if n >= limit {
@@ -429,7 +434,8 @@ func (s *Sim) listInstallations(w http.ResponseWriter, r *http.Request) {
 		n++
 	}
 	s.mu.RUnlock()
-	writeJSON(w, http.StatusOK, append(buf, ']'))
+	*page = append(buf, ']')
+	writeJSON(w, http.StatusOK, *page)
 }
 
 func (s *Sim) countInstallations(w http.ResponseWriter, r *http.Request) {

@@ -151,6 +151,9 @@ type Sim struct {
 
 	hooks   *webhookDispatcher
 	handler http.Handler
+	// pages holds list answer buffers for reuse (a page of 500 is half a
+	// megabyte).
+	pages sync.Pool
 
 	wake    chan struct{}
 	stop    chan struct{}
