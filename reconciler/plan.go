@@ -154,7 +154,8 @@ func plan(in planInput) *Plan {
 	if in.owned > 0 {
 		p.Owned = in.owned
 	}
-	names := slices.Collect(maps.Keys(in.desired))
+	names := make([]string, 0, len(in.desired)+len(in.actual))
+	names = slices.AppendSeq(names, maps.Keys(in.desired))
 	for n := range in.actual {
 		if _, ok := in.desired[n]; !ok {
 			names = append(names, n)
@@ -240,7 +241,7 @@ func planOne(d *Desired, inst *platform.Installation, st *Status) Item {
 	case inst.Phase.Failed():
 		if inst.Phase == platform.PhaseUpdateFailed {
 			if patch := patchFor(d.Env, d.Name, inst); !patch.Empty() {
-				it.Action, it.Patch = ActionUpdate, &patch
+				it.Action, it.Patch = ActionUpdate, ref(patch)
 				it.Reason = "previous update failed: retry " + describePatch(patch)
 				return it
 			}
@@ -262,7 +263,7 @@ func planOne(d *Desired, inst *platform.Installation, st *Status) Item {
 			it.Action = ActionHibernate
 			it.Reason = "state is hibernated: hibernate"
 		} else if patch := patchFor(d.Env, d.Name, inst); !patch.Empty() {
-			it.Action, it.Patch = ActionUpdate, &patch
+			it.Action, it.Patch = ActionUpdate, ref(patch)
 			it.Reason = "update " + describePatch(patch)
 		} else {
 			it.Reason = "up to date"
@@ -274,6 +275,10 @@ func planOne(d *Desired, inst *platform.Installation, st *Status) Item {
 	}
 	return it
 }
+
+// ref returns a pointer to a copy of v: taking the address of a variable
+// declared in an if statement would move it to the heap on every planning.
+func ref[T any](v T) *T { return &v }
 
 // applyGuard holds back every deletion when a pass would delete more than the
 // policy allows, unless overridden.
@@ -336,7 +341,8 @@ func patchFor(e *envs.Environment, env string, inst *platform.Installation) plat
 		if want == "" || want == have {
 			return nil
 		}
-		return &want
+		v := want // allocated only when it differs
+		return &v
 	}
 	p.Version = diff(in.Version, inst.Version)
 	p.Image = diff(in.Image, inst.Image)

@@ -190,9 +190,11 @@ type call struct {
 	transition bool
 	// create marks the installation create: a 409 means the name is taken.
 	create bool
-	// out receives the decoded JSON answer; raw receives the body as is.
-	out any
-	raw *[]byte
+	// out receives the decoded JSON answer; raw receives the body as is;
+	// read is handed the body, valid only until it returns.
+	out  any
+	raw  *[]byte
+	read func(body []byte) error
 }
 
 func (c *Client) do(ctx context.Context, cl call) error {
@@ -297,6 +299,11 @@ func (c *Client) attempt(ctx context.Context, cl call, target string, payload []
 	}
 	if cl.out != nil {
 		if err := json.Unmarshal(data, cl.out); err != nil {
+			return 0, fmt.Errorf("decoding answer to %s %s: %w", cl.method, cl.route, err)
+		}
+	}
+	if cl.read != nil {
+		if err := cl.read(data); err != nil {
 			return 0, fmt.Errorf("decoding answer to %s %s: %w", cl.method, cl.route, err)
 		}
 	}

@@ -1,7 +1,10 @@
 package provisioner
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -143,24 +146,122 @@ func (c *Client) ListInstallations(ctx context.Context, opts ListOptions) ([]*In
 // ceil(N/PerPage) unless PerPage divides N, when one last empty page
 // confirms the end.
 func (c *Client) ListInstallationPages(ctx context.Context, opts ListOptions, fn func(page []*Installation) error) error {
+	return c.listPages(ctx, opts, func(body []byte) (int, error) {
+		var page []*Installation
+		if err := json.Unmarshal(body, &page); err != nil {
+			return 0, err
+		}
+		if len(page) == 0 {
+			return 0, nil
+		}
+		return len(page), fn(page)
+	})
+}
+
+// ListInstallationPagesJSON pages through installations as
+// ListInstallationPages does, handing fn each non-empty page undecoded: the
+// JSON document of each installation as the provisioner sent it, valid only
+// until fn returns. A caller that has seen a document before can skip
+// decoding it again (Platform does).
+func (c *Client) ListInstallationPagesJSON(ctx context.Context, opts ListOptions, fn func(page [][]byte) error) error {
+	var docs [][]byte
+	return c.listPages(ctx, opts, func(body []byte) (int, error) {
+		var err error
+		if docs, err = splitArray(body, docs[:0]); err != nil || len(docs) == 0 {
+			return 0, err
+		}
+		return len(docs), fn(docs)
+	})
+}
+
+// listPages asks for pages from opts.Page on and hands each answer's body
+// to page, which returns how many installations it held, until a short
+// page. An error of page's own (the caller's) is returned as it is.
+func (c *Client) listPages(ctx context.Context, opts ListOptions, page func(body []byte) (int, error)) error {
 	if opts.PerPage <= 0 {
 		opts.PerPage = DefaultPageSize
 	}
 	for {
-		page, err := c.ListInstallations(ctx, opts)
-		if err != nil {
-			return err
-		}
-		if len(page) > 0 {
-			if err := fn(page); err != nil {
+		var n int
+		var callerErr error
+		err := c.do(ctx, call{method: http.MethodGet, route: "/api/installations", path: "/installations",
+			query: opts.query(), idempotent: true, read: func(body []byte) error {
+				var err error
+				if n, err = page(body); err != nil && n > 0 {
+					callerErr = err // decoded, and the caller failed
+					return nil
+				}
 				return err
-			}
-		}
-		if len(page) < opts.PerPage {
+			}})
+		switch {
+		case callerErr != nil:
+			return callerErr
+		case err != nil:
+			return fmt.Errorf("listing installations: %w", err)
+		case n < opts.PerPage:
 			return nil
 		}
 		opts.Page++
 	}
+}
+
+// splitArray appends to out the elements of the JSON array in data, as
+// sub-slices of it. It checks the array's structure (brackets, braces,
+// strings) only: each element is checked when it is decoded. A JSON null is
+// an empty array, as encoding/json reads it.
+func splitArray(data []byte, out [][]byte) ([][]byte, error) {
+	data = bytes.TrimSpace(data)
+	if string(data) == "null" {
+		return out, nil
+	}
+	if len(data) < 2 || data[0] != '[' || data[len(data)-1] != ']' {
+		return out, errors.New("not a JSON array")
+	}
+	body := data[1 : len(data)-1]
+	if len(bytes.TrimSpace(body)) == 0 {
+		return out, nil
+	}
+	depth, start := 0, 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(body) {
+				return out, errors.New("unterminated string in JSON array")
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth < 0 {
+				return out, errors.New("unbalanced JSON array")
+			}
+		case ',':
+			if depth == 0 {
+				if out, start = appendElement(out, body[start:i]), i+1; out == nil {
+					return nil, errors.New("empty element in JSON array")
+				}
+			}
+		}
+	}
+	if depth != 0 {
+		return out, errors.New("unbalanced JSON array")
+	}
+	if out = appendElement(out, body[start:]); out == nil {
+		return nil, errors.New("empty element in JSON array")
+	}
+	return out, nil
+}
+
+// appendElement appends the trimmed element, or returns nil if it is empty.
+func appendElement(out [][]byte, elem []byte) [][]byte {
+	if elem = bytes.TrimSpace(elem); len(elem) == 0 {
+		return nil
+	}
+	return append(out, elem)
 }
 
 // ListAllInstallations returns every installation matching opts (see

@@ -19,6 +19,8 @@ type Platform struct {
 	Domain string
 	// PageSize is the list page size (default DefaultPageSize).
 	PageSize int
+
+	decoded decoded
 }
 
 var (
@@ -26,17 +28,29 @@ var (
 	_ platform.DeletionCanceler = (*Platform)(nil)
 )
 
-// ListInstallations pages through installations.
+// ListInstallations pages through installations. An installation whose
+// JSON document is the one a list returned before is not decoded again
+// (see decoded): a reconciler lists the whole fleet on every pass, and most
+// of it has not changed.
 func (p *Platform) ListInstallations(ctx context.Context, f platform.ListFilter, fn func([]platform.Installation) error) error {
 	opts := ListOptions{PerPage: p.PageSize, OwnerID: f.OwnerID, GroupID: f.GroupID, Name: f.Name, IncludeDeleted: f.IncludeDeleted}
 	var buf []platform.Installation
-	return mapErr(p.Client.ListInstallationPages(ctx, opts, func(page []*Installation) error {
+	seen := p.decoded.begin()
+	err := p.Client.ListInstallationPagesJSON(ctx, opts, func(docs [][]byte) error {
 		buf = buf[:0]
-		for _, in := range page {
-			buf = append(buf, fromWire(in))
+		for _, doc := range docs {
+			in, err := p.decoded.get(doc, seen)
+			if err != nil {
+				return fmt.Errorf("listing installations: decoding an installation: %w", err)
+			}
+			buf = append(buf, in)
 		}
 		return fn(buf)
-	}), false)
+	})
+	if err == nil && f.Name == "" {
+		p.decoded.sweep(seen)
+	}
+	return mapErr(err, false)
 }
 
 // GetInstallation returns one installation.
