@@ -185,37 +185,48 @@ type FileChange struct {
 func (r *Repo) Diff(ctx context.Context, from, to string) ([]FileChange, error) {
 	r.gen.RLock()
 	defer r.gen.RUnlock()
-	toTree, err := r.tree(to)
+	toCommit, err := r.commit(to)
 	if err != nil {
 		return nil, err
 	}
-	fromTree := &object.Tree{}
+	var fromTree plumbing.Hash // the empty tree
 	if from != "" {
-		if fromTree, err = r.tree(from); err != nil {
+		fromCommit, err := r.commit(from)
+		if err != nil {
 			return nil, err
 		}
+		fromTree = fromCommit.TreeHash
 	}
 	var out []FileChange
-	if err := r.diffTrees(ctx, fromTree, toTree, "", &out); err != nil {
+	if err := r.diffTrees(ctx, fromTree, toCommit.TreeHash, "", &out); err != nil {
 		return nil, fmt.Errorf("comparing %s and %s: %w", from, to, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
-// diffTrees appends the file changes between two trees under prefix.
-func (r *Repo) diffTrees(ctx context.Context, a, b *object.Tree, prefix string, out *[]FileChange) error {
+// diffTrees appends the file changes between two trees (the zero hash is
+// the empty tree) under prefix. Trees come decoded from the Repo's cache,
+// indexed by name.
+func (r *Repo) diffTrees(ctx context.Context, a, b plumbing.Hash, prefix string, out *[]FileChange) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	entries := func(t *object.Tree) map[string]object.TreeEntry {
-		m := make(map[string]object.TreeEntry, len(t.Entries))
-		for _, e := range t.Entries {
-			m[e.Name] = e
-		}
-		return m
+	if a == b {
+		return nil
 	}
-	left, right := entries(a), entries(b)
+	left, right := &tree{}, &tree{}
+	var err error
+	if !a.IsZero() {
+		if left, err = r.getTree(a); err != nil {
+			return err
+		}
+	}
+	if !b.IsZero() {
+		if right, err = r.getTree(b); err != nil {
+			return err
+		}
+	}
 	// side lists one side's files under an entry (a file, or every file
 	// of a folder) as changes against nothing.
 	side := func(e object.TreeEntry, p string, isFrom bool) error {
@@ -232,14 +243,10 @@ func (r *Repo) diffTrees(ctx context.Context, a, b *object.Tree, prefix string, 
 			*out = append(*out, fc)
 			return nil
 		}
-		t, err := object.GetTree(r.st, e.Hash)
-		if err != nil {
-			return err
-		}
 		if isFrom {
-			return r.diffTrees(ctx, t, &object.Tree{}, p, out)
+			return r.diffTrees(ctx, e.Hash, plumbing.ZeroHash, p, out)
 		}
-		return r.diffTrees(ctx, &object.Tree{}, t, p, out)
+		return r.diffTrees(ctx, plumbing.ZeroHash, e.Hash, p, out)
 	}
 	join := func(name string) string {
 		if prefix == "" {
@@ -247,9 +254,9 @@ func (r *Repo) diffTrees(ctx context.Context, a, b *object.Tree, prefix string, 
 		}
 		return prefix + "/" + name
 	}
-	for name, l := range left {
-		p := join(name)
-		rt, ok := right[name]
+	for _, l := range left.entries {
+		p := join(l.Name)
+		rt, ok := right.entry(l.Name)
 		switch {
 		case !ok:
 			if err := side(l, p, true); err != nil {
@@ -257,15 +264,7 @@ func (r *Repo) diffTrees(ctx context.Context, a, b *object.Tree, prefix string, 
 			}
 		case l.Hash == rt.Hash && l.Mode == rt.Mode:
 		case l.Mode == filemode.Dir && rt.Mode == filemode.Dir:
-			lt, err := object.GetTree(r.st, l.Hash)
-			if err != nil {
-				return err
-			}
-			tt, err := object.GetTree(r.st, rt.Hash)
-			if err != nil {
-				return err
-			}
-			if err := r.diffTrees(ctx, lt, tt, p, out); err != nil {
+			if err := r.diffTrees(ctx, l.Hash, rt.Hash, p, out); err != nil {
 				return err
 			}
 		case l.Mode.IsFile() && rt.Mode.IsFile():
@@ -279,9 +278,9 @@ func (r *Repo) diffTrees(ctx context.Context, a, b *object.Tree, prefix string, 
 			}
 		}
 	}
-	for name, rt := range right {
-		if _, ok := left[name]; !ok {
-			if err := side(rt, join(name), false); err != nil {
+	for _, rt := range right.entries {
+		if _, ok := left.entry(rt.Name); !ok {
+			if err := side(rt, join(rt.Name), false); err != nil {
 				return err
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -66,6 +65,52 @@ func (r *Repo) Load(ctx context.Context, commit string) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading environments at %s: %w", commit, err)
 	}
+	docs, err := r.parse(ctx, files)
+	if err != nil {
+		return nil, fmt.Errorf("loading environments at %s: %w", commit, err)
+	}
+	return snapshot(c.Hash.String(), files, docs), nil
+}
+
+// LoadFiles returns the environment files among paths as they are at
+// commit, parsed through the same cache as Load; a path with no file there
+// is left out. It applies no repository-level rule: a name two files share
+// is the caller's to check (envs.CheckUnique). It lets a caller that loaded
+// an earlier commit read only what changed since (see Changed).
+func (r *Repo) LoadFiles(ctx context.Context, commit string, paths []string) ([]Entry, error) {
+	r.gen.RLock()
+	defer r.gen.RUnlock()
+	c, err := r.commit(commit)
+	if err != nil {
+		return nil, err
+	}
+	var files []fileRef
+	for _, p := range paths {
+		if _, ok := envs.NameFromPath(p); !ok {
+			continue
+		}
+		e, ok, err := r.find(c.TreeHash, p)
+		if err != nil {
+			return nil, fmt.Errorf("loading environment files at %s: %w", commit, err)
+		}
+		if ok && e.Mode.IsFile() {
+			files = append(files, fileRef{path: p, blob: e.Hash})
+		}
+	}
+	docs, err := r.parse(ctx, files)
+	if err != nil {
+		return nil, fmt.Errorf("loading environment files at %s: %w", commit, err)
+	}
+	out := make([]Entry, len(files))
+	for i, d := range docs {
+		name, _ := envs.NameFromPath(d.Path)
+		out[i] = Entry{Name: name, Path: d.Path, Blob: files[i].blob.String(), Env: d.Env, Err: d.Err}
+	}
+	return out, nil
+}
+
+// parse returns the document of each file, from the cache or parsed.
+func (r *Repo) parse(ctx context.Context, files []fileRef) ([]envs.Document, error) {
 	docs := make([]envs.Document, len(files))
 	var todo []int
 	for i, f := range files {
@@ -75,10 +120,7 @@ func (r *Repo) Load(ctx context.Context, commit string) (*Snapshot, error) {
 			todo = append(todo, i)
 		}
 	}
-	if err := r.parseAll(ctx, files, docs, todo); err != nil {
-		return nil, fmt.Errorf("loading environments at %s: %w", commit, err)
-	}
-	return snapshot(c.Hash.String(), files, docs), nil
+	return docs, r.parseAll(ctx, files, docs, todo)
 }
 
 // parseAll reads the blobs of docs[todo] in one goroutine (storage reads
@@ -162,25 +204,21 @@ func snapshot(commit string, files []fileRef, docs []envs.Document) *Snapshot {
 
 // environmentFiles lists every environment file in a tree, sorted by path.
 func (r *Repo) environmentFiles(root plumbing.Hash) ([]fileRef, error) {
-	t, err := object.GetTree(r.st, root)
-	if err != nil {
-		return nil, fmt.Errorf("reading tree %s: %w", root, err)
-	}
-	e, err := t.FindEntry(envs.Dir)
-	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) || (err == nil && e.Mode != filemode.Dir) {
-		return nil, nil
-	}
+	e, ok, err := r.find(root, envs.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", envs.Dir, err)
+	}
+	if !ok || e.Mode != filemode.Dir {
+		return nil, nil
 	}
 	var out []fileRef
 	var walk func(h plumbing.Hash, dir string) error
 	walk = func(h plumbing.Hash, dir string) error {
-		t, err := object.GetTree(r.st, h)
+		t, err := r.getTree(h)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", dir, err)
 		}
-		for _, e := range t.Entries {
+		for _, e := range t.entries {
 			p := dir + "/" + e.Name
 			switch {
 			case e.Mode == filemode.Dir:
@@ -232,44 +270,30 @@ func (r *Repo) tree(commit string) (*object.Tree, error) {
 // Changed lists the paths that differ between two commits, sorted; from
 // empty means the empty tree (every path at to).
 func (r *Repo) Changed(ctx context.Context, from, to string) ([]string, error) {
-	r.gen.RLock()
-	defer r.gen.RUnlock()
-	toTree, err := r.tree(to)
+	changes, err := r.Diff(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
-	fromTree := &object.Tree{}
-	if from != "" {
-		if fromTree, err = r.tree(from); err != nil {
-			return nil, err
-		}
+	out := make([]string, len(changes))
+	for i, c := range changes {
+		out[i] = c.Path
 	}
-	changes, err := object.DiffTreeWithOptions(ctx, fromTree, toTree, &object.DiffTreeOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("comparing %s and %s: %w", from, to, err)
-	}
-	var out []string
-	for _, ch := range changes {
-		for _, n := range []string{ch.From.Name, ch.To.Name} {
-			if n != "" {
-				out = append(out, n)
-			}
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return out, nil
 }
 
 // ReadFile returns the content of a file at a commit.
 func (r *Repo) ReadFile(ctx context.Context, commit, path string) ([]byte, error) {
 	r.gen.RLock()
 	defer r.gen.RUnlock()
-	t, err := r.tree(commit)
+	c, err := r.commit(commit)
 	if err != nil {
 		return nil, err
 	}
-	e, err := t.FindEntry(path)
-	if err != nil || !e.Mode.IsFile() {
+	e, ok, err := r.find(c.TreeHash, path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s at %s: %w", path, commit, err)
+	}
+	if !ok || !e.Mode.IsFile() {
 		return nil, fmt.Errorf("%s at %s: %w", path, commit, ErrNotFound)
 	}
 	data, err := readBlob(r.st, e.Hash)
@@ -295,8 +319,7 @@ func (r *Repo) LastChange(ctx context.Context, commit, path string) (time.Time, 
 	if err != nil {
 		return time.Time{}, err
 	}
-	trees := map[plumbing.Hash]*object.Tree{}
-	want, err := r.entryAt(trees, c.TreeHash, path)
+	want, err := r.hashAt(c.TreeHash, path)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -320,7 +343,7 @@ func (r *Repo) LastChange(ctx context.Context, commit, path string) (time.Time, 
 			if err != nil {
 				return time.Time{}, fmt.Errorf("reading commit %s: %w", ph, err)
 			}
-			h, err := r.entryAt(trees, p.TreeHash, path)
+			h, err := r.hashAt(p.TreeHash, path)
 			if err != nil {
 				return time.Time{}, err
 			}
@@ -362,4 +385,14 @@ func (r *Repo) entryAt(trees map[plumbing.Hash]*object.Tree, root plumbing.Hash,
 		h = e.Hash
 	}
 	return h, nil
+}
+
+// hashAt is the hash of the entry at path under root, or the zero hash
+// when there is none, from the shared decoded trees.
+func (r *Repo) hashAt(root plumbing.Hash, path string) (plumbing.Hash, error) {
+	e, ok, err := r.find(root, path)
+	if err != nil || !ok {
+		return plumbing.ZeroHash, err
+	}
+	return e.Hash, nil
 }

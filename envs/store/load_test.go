@@ -237,3 +237,71 @@ func commitTime(t *testing.T, dir, commit string) time.Time {
 	}
 	return c.Committer.When
 }
+
+// Changed descends only into folders that differ, and still reports a
+// folder replaced by a file (and back) as every file it held.
+func TestChangedFoldersAndFiles(t *testing.T) {
+	r := open(t, store.Options{})
+	ctx := ctxT(t)
+	base := commit(t, r, store.Change{Apply: func(tx *store.Tx) error {
+		tx.Write("docs/a/x", []byte("1"))
+		tx.Write("docs/a/y", []byte("1"))
+		tx.Write("docs/b", []byte("1"))
+		tx.Write("same/z", []byte("1"))
+		return nil
+	}})
+	commit(t, r, store.Change{Apply: func(tx *store.Tx) error {
+		tx.Delete("docs/a/x")
+		tx.Delete("docs/a/y")
+		tx.Delete("docs/b")
+		return nil
+	}})
+	next := commit(t, r, store.Change{Apply: func(tx *store.Tx) error {
+		tx.Write("docs/a", []byte("now a file"))
+		tx.Write("docs/b/inner", []byte("now a folder"))
+		return nil
+	}})
+	for _, c := range []struct {
+		from, to string
+		want     []string
+	}{
+		{base.Commit, next.Commit, []string{"docs/a", "docs/a/x", "docs/a/y", "docs/b", "docs/b/inner"}},
+		{next.Commit, base.Commit, []string{"docs/a", "docs/a/x", "docs/a/y", "docs/b", "docs/b/inner"}},
+		{base.Commit, base.Commit, nil},
+		{"", base.Commit, []string{"docs/a/x", "docs/a/y", "docs/b", "same/z"}},
+	} {
+		got, err := r.Changed(ctx, c.from, c.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Changed(%.7s, %.7s) = %v; want %v", c.from, c.to, got, c.want)
+		}
+	}
+}
+
+// LoadFiles reads the named environment files only, through the cache.
+func TestLoadFiles(t *testing.T) {
+	r := open(t, store.Options{})
+	ctx := ctxT(t)
+	c := commit(t, r, store.Change{Apply: func(tx *store.Tx) error {
+		tx.Write(envPath("x"), envYAML("x", "jane"))
+		tx.Write(envPath("sub/y"), []byte("kind: Nonsense\n"))
+		tx.Write(envPath("z"), envYAML("z", "jane"))
+		return nil
+	}})
+	parses := r.Parses()
+	got, err := r.LoadFiles(ctx, c.Commit, []string{envPath("x"), envPath("sub/y"), envPath("gone"), "README.md"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Name != "x" || got[0].Env == nil || got[1].Name != "y" || got[1].Err == nil || got[1].Blob == "" {
+		t.Fatalf("LoadFiles = %+v", got)
+	}
+	if n := r.Parses() - parses; n != 2 {
+		t.Errorf("%d parses, want 2", n)
+	}
+	if _, err := r.LoadFiles(ctx, c.Commit, []string{envPath("x")}); err != nil || r.Parses()-parses != 2 {
+		t.Errorf("a second load parsed again (%d parses, %v)", r.Parses()-parses, err)
+	}
+}

@@ -109,6 +109,7 @@ type Repo struct {
 	parsed *lru.Cache // parseKey -> parsed
 	parses atomic.Int64
 	since  *lru.Cache // sinceKey -> time.Time
+	trees  *treeCache // decoded trees (see getTree)
 
 	ctx    context.Context // cancelled by Close; bounds in-flight pushes
 	cancel context.CancelFunc
@@ -174,6 +175,7 @@ func Open(ctx context.Context, o Options) (*Repo, error) {
 		repo:      repo,
 		parsed:    lru.New(o.CacheEntries),
 		since:     lru.New(4 * o.CacheEntries),
+		trees:     newTreeCache(treeCacheEntries),
 		ctx:       rctx,
 		cancel:    cancel,
 		writers:   map[string]*writer{},
