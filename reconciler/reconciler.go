@@ -353,9 +353,15 @@ func (r *Reconciler) Plan(ctx context.Context) (*Plan, error) {
 // loadDesired reads every environment file at commit and applies defaults,
 // reusing the defaulted copy of a file whose content did not change. A
 // commit is immutable: at the commit of the last pass it returns what that
-// pass loaded (which passes only read).
+// pass loaded (which passes only read); at a later one it reads only the
+// files that changed, when that is safe (loadChanged).
 func (r *Reconciler) loadDesired(ctx context.Context, commit string) (map[string]*Desired, error) {
 	if commit == r.loadedCommit && r.loaded != nil {
+		return r.loaded, nil
+	}
+	if ok, err := r.loadChanged(ctx, commit); err != nil {
+		return nil, err
+	} else if ok {
 		return r.loaded, nil
 	}
 	list, err := r.repo.Environments(ctx, commit)

@@ -37,6 +37,25 @@ func (s *StoreRepository) Environments(ctx context.Context, commit string) ([]De
 	return out, nil
 }
 
+// Changed lists the paths that differ between two commits.
+func (s *StoreRepository) Changed(ctx context.Context, from, to string) ([]string, error) {
+	return s.Repo.Changed(ctx, from, to)
+}
+
+// EnvironmentFiles returns the environment files among paths at commit,
+// parsed through the store's cache, without repository-level rules.
+func (s *StoreRepository) EnvironmentFiles(ctx context.Context, commit string, paths []string) ([]Desired, error) {
+	list, err := s.Repo.LoadFiles(ctx, commit, paths)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Desired, len(list))
+	for i, e := range list {
+		out[i] = Desired{Name: e.Name, Path: e.Path, Env: e.Env, Err: e.Err, Blob: e.Blob}
+	}
+	return out, nil
+}
+
 // LastChange returns when path last changed as of commit.
 func (s *StoreRepository) LastChange(ctx context.Context, commit, path string) (time.Time, error) {
 	return s.Repo.LastChange(ctx, commit, path)
