@@ -140,10 +140,10 @@ type Reconciler struct {
 	// status is the status branch as last read or written; nil until the
 	// first pass reads it.
 	status map[string]*Status
-	// written holds statusKey of each status as on the status branch,
+	// written holds statusDigest of each status as on the status branch,
 	// writtenAt when this process wrote it, and held the environments whose
 	// status differs from what is written, held back by StatusInterval.
-	written   map[string][]byte
+	written   map[string]digest
 	writtenAt map[string]time.Time
 	held      map[string]bool
 	// memo remembers how each status was last computed (see recordMemo).
@@ -396,9 +396,9 @@ func (r *Reconciler) loadStatus(ctx context.Context) error {
 		return fmt.Errorf("reading the status branch: %w", err)
 	}
 	r.status = st
-	r.written = make(map[string][]byte, len(st))
+	r.written = make(map[string]digest, len(st))
 	for name, s := range st {
-		r.written[name] = statusKey(s)
+		r.written[name] = statusDigest(s)
 	}
 	return nil
 }

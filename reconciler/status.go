@@ -1,8 +1,8 @@
 package reconciler
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -160,6 +160,12 @@ func statusKey(s *Status) []byte {
 	return b
 }
 
+// digest is the SHA-256 of a statusKey: what the reconciler keeps of each
+// status as written (32 bytes, where the key is over a kilobyte).
+type digest [sha256.Size]byte
+
+func statusDigest(s *Status) digest { return sha256.Sum256(statusKey(s)) }
+
 // writeStatus commits the status files that changed, and removes those of
 // environments that are gone, in one commit. Nothing changed: no commit.
 //
@@ -171,14 +177,14 @@ func statusKey(s *Status) []byte {
 // platform goes through, and a pass with nothing new or due writes nothing.
 func (r *Reconciler) writeStatus(ctx context.Context, commit string, next map[string]*Status, now time.Time) (bool, error) {
 	put := map[string][]byte{}
-	keys := map[string][]byte{}
+	keys := map[string]digest{}
 	var del []string
 	for name, st := range next {
 		if st == r.status[name] && !r.held[name] {
 			continue // the same object, written as it is
 		}
-		k := statusKey(st)
-		if old, ok := r.written[name]; ok && bytes.Equal(old, k) {
+		k := statusDigest(st)
+		if old, ok := r.written[name]; ok && old == k {
 			delete(r.held, name)
 			continue
 		}
