@@ -146,7 +146,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		r.runPass(ctx, t, incremental)
 		// Since Go 1.23 Reset discards a tick that fired during the pass.
-		timer.Reset(r.next())
+		timer.Reset(r.untilNext())
 	}
 }
 
@@ -225,6 +225,19 @@ func (r *Runner) poll(ctx context.Context) {
 		r.seen.Store(&head)
 		r.Trigger("push " + short(head) + " (poll)")
 	}
+}
+
+// untilNext is the time to the next pass the runner starts by itself: the
+// next periodic pass, or sooner, when a status write held back by the
+// status interval falls due (so the status branch lags by the interval,
+// not by the interval and a periodic pass). Not sooner than a second: a
+// write that keeps failing is not retried in a loop.
+func (r *Runner) untilNext() time.Duration {
+	d := r.next()
+	if held, ok := r.Reconciler.heldFor(); ok && held < d {
+		d = max(held, time.Second)
+	}
+	return d
 }
 
 // next is the jittered interval to the next periodic pass.

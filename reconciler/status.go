@@ -225,6 +225,23 @@ func (r *Reconciler) writeStatus(ctx context.Context, commit string, next map[st
 	return true, nil
 }
 
+// heldFor is how long until the first status write held back by the
+// status interval falls due; false when none is held.
+func (r *Reconciler) heldFor() (time.Duration, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var first time.Time
+	for name := range r.held {
+		if at := r.writtenAt[name].Add(r.cfg.StatusInterval); first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	if first.IsZero() {
+		return 0, false
+	}
+	return first.Sub(r.cfg.Clock.Now()), true
+}
+
 func statusMessage(commit string, put map[string][]byte, del []string) string {
 	names := slices.Sorted(maps.Keys(put))
 	subject := fmt.Sprintf("Record status of %d environments at %s", len(names)+len(del), short(commit))

@@ -153,3 +153,32 @@ type crashingRepo struct{ Repository }
 func (c *crashingRepo) WriteStatus(context.Context, string, map[string][]byte, []string) error {
 	return errors.New("crashed before writing status")
 }
+
+// A status write held back by the interval is written when the interval is
+// over, by a pass the runner starts then, without waiting for a periodic
+// pass (an hour here) or another trigger.
+func TestRunnerWritesHeldStatusWhenDue(t *testing.T) {
+	h := newHarness(t)
+	r := h.reconciler(func(c *Config) { c.StatusInterval, c.Clock = 2*time.Second, systemClock{} })
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	runner := &Runner{Reconciler: r, Interval: time.Hour, Commits: h.repo.Subscribe(ctx), Logger: quietLogger()}
+	go runner.Run(ctx)
+	waitFor(t, "the first pass", runner.Ready)
+	h.put(env("held"))
+	waitFor(t, "the first status", func() bool { return h.readStatus("held") != nil })
+	h.settle()
+	before := runner.Passes()
+	runner.Trigger("test") // sees the installation stable: held back, within the interval of the first write
+	waitFor(t, "the triggered pass", func() bool { return runner.Passes() > before })
+	if _, held := r.heldFor(); !held {
+		t.Fatal("the settled status was not held back")
+	}
+	if readyReasonOf(h.readStatus("held")) == envs.ReasonAvailable {
+		t.Fatal("the settled status was written within the interval")
+	}
+	waitFor(t, "the held status on the branch", func() bool {
+		st := h.readStatus("held")
+		return st != nil && readyReasonOf(st) == envs.ReasonAvailable
+	})
+}

@@ -47,6 +47,10 @@ survives restarts; delete the data dir to start over.`,
 	cmd.Flags().Set("log-format", envString("log-format", "text"))
 	cmd.Flags().Lookup("interval").DefValue = "10s"
 	cmd.Flags().Set("interval", envString("interval", "10s"))
+	// One person trying it out reads the status branch (envwick status)
+	// right after a change: hold status writes back for a short while only.
+	cmd.Flags().Lookup("status-interval").DefValue = "2s"
+	cmd.Flags().Set("status-interval", envString("status-interval", "2s"))
 	// The dev repository is on this machine: reading its head is a file read.
 	cmd.Flags().Lookup("poll-interval").DefValue = "500ms"
 	cmd.Flags().Set("poll-interval", envString("poll-interval", "500ms"))
