@@ -51,7 +51,7 @@ import (
 const (
 	TrailerRequestedBy = "Requested-by"
 	TrailerSource      = "Source"
-	TrailerDelivery    = "Delivery"
+	TrailerDelivery    = store.TrailerDelivery
 	TrailerCommand     = "Command"
 )
 
@@ -331,7 +331,7 @@ func (c *Committer) commit(ctx context.Context, ch change) (Result, error) {
 		Message:  ch.message,
 		Author:   store.Signature{Name: m.Actor.Name, Email: m.Actor.Email},
 		Trailers: trailers(m),
-		Apply: func(tx *store.Tx) error {
+		Apply: unlessDelivered(m.Delivery, func(tx *store.Tx) error {
 			out = res
 			p, cur, err := readEnvironment(tx, name)
 			if err != nil {
@@ -393,9 +393,13 @@ func (c *Committer) commit(ctx context.Context, ch change) (Result, error) {
 			}
 			tx.Write(p, data)
 			return nil
-		},
+		}),
 	}
 	sr, err := c.repo.Commit(ctx, sc)
+	if c.deliveredElsewhere(ctx, m, name, err) {
+		res.Duplicate = true
+		return res, nil
+	}
 	if err != nil {
 		if permanent(err) && m.Delivery != "" {
 			c.record(ctx, m.Delivery)

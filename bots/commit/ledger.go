@@ -3,11 +3,15 @@ package commit
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/envwick/envwick/envs/store"
 )
 
 // DefaultLedgerSize is how many delivery IDs a Ledger remembers. GitHub lets
@@ -19,8 +23,10 @@ const DefaultLedgerSize = 100_000
 // webhook changes nothing. With a file it survives restarts: each ID is one
 // appended line (a single write, so a crash loses at most the line being
 // written), and the file is compacted to the newest IDs when it grows past
-// twice its size. Every bot commit also carries its delivery in a Delivery:
-// trailer, so history remains the record of what was done.
+// twice its size. It is a cache: every bot commit carries its delivery in a
+// Delivery: trailer, and the envs repository's history, which every replica
+// fetches, is the record that holds across replicas and restarts (see
+// unlessDelivered).
 type Ledger struct {
 	mu    sync.Mutex
 	seen  map[string]struct{}
@@ -159,4 +165,37 @@ func (l *Ledger) compact() error {
 	}
 	l.lines = len(l.order)
 	return nil
+}
+
+// errDelivered, returned by a change's Apply, says its delivery is already
+// in the envs repository's history: another replica, or this one before a
+// restart that lost its ledger, acted on it.
+var errDelivered = errors.New("delivery already in the envs repository")
+
+// unlessDelivered makes apply refuse a delivery the history it runs on
+// already carries. The store runs it again on the new head after a rejected
+// push, so of replicas racing with one delivery exactly one commits; the
+// others get errDelivered. The ledger is only a cache in front of this.
+func unlessDelivered(id string, apply func(*store.Tx) error) func(*store.Tx) error {
+	if id == "" {
+		return apply
+	}
+	return func(tx *store.Tx) error {
+		if tx.Delivered(id) {
+			return errDelivered
+		}
+		return apply(tx)
+	}
+}
+
+// deliveredElsewhere reports whether a commit failed only because its
+// delivery was already in the repository; it then records the delivery in
+// the ledger, so the next replay stops before the repository.
+func (c *Committer) deliveredElsewhere(ctx context.Context, m Meta, name string, err error) bool {
+	if m.Delivery == "" || !errors.Is(err, errDelivered) {
+		return false
+	}
+	c.record(ctx, m.Delivery)
+	c.log.InfoContext(ctx, "delivery already in the envs repository; nothing done", "delivery", m.Delivery, "environment", name)
+	return true
 }

@@ -266,9 +266,14 @@ func (r *Repo) build(base plumbing.Hash, batch []*request) (plumbing.Hash, []plu
 	tree := newBatchTree(r.st, baseTree)
 	tree.parse = r.parseStored
 	parent, parentTree := base, baseTree
+	delivered, err := r.deliveredBefore(base, batch)
+	if err != nil {
+		return plumbing.ZeroHash, nil, err
+	}
 	for _, q := range batch {
 		q.commit, q.noChange, q.err = plumbing.ZeroHash, false, nil
 		tx := newTx(tree)
+		tx.delivered = delivered.has
 		err := runApply(q.change.Apply, tx)
 		if errors.Is(err, ErrNoChange) {
 			q.commit, q.noChange = parent, true
@@ -306,6 +311,7 @@ func (r *Repo) build(base plumbing.Hash, batch []*request) (plumbing.Hash, []plu
 			return plumbing.ZeroHash, nil, err
 		}
 		tree.wrote(c)
+		delivered.add(q.change.Trailers)
 		q.commit, parent, parentTree = c, c, th
 	}
 	return parent, tree.written, nil

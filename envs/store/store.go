@@ -106,6 +106,10 @@ type Repo struct {
 	dir      string
 	maxPacks int
 
+	// deliveries indexes the Delivery trailers of each branch's history,
+	// read at Open, on every fetch and before every build.
+	deliveries deliveryIndex
+
 	parsed *lru.Cache // parseKey -> parsed
 	parses atomic.Int64
 	since  *lru.Cache // sinceKey -> time.Time
@@ -287,6 +291,11 @@ func (r *Repo) Sync(ctx context.Context) (string, error) {
 		r.netMu.Unlock()
 		if err != nil {
 			return "", fmt.Errorf("fetching from %s: %w", r.where(), err)
+		}
+		// Other writers' deliveries are known from here on; a failure is
+		// retried by the next build, which needs the scan.
+		if err := r.scanDeliveries(r.branch); err != nil {
+			r.log.Warn("reading Delivery trailers", "error", err)
 		}
 	}
 	return r.Head("")

@@ -22,6 +22,8 @@ type Tx struct {
 	// write can tell a folder from a file without scanning every edit.
 	dirs map[string]int
 	err  error
+	// delivered answers Delivered; nil when the build has no history.
+	delivered func(id string) bool
 }
 
 type edit struct {
@@ -180,6 +182,16 @@ func (tx *Tx) Environments() []envs.Document {
 		out = append(out, d)
 	}
 	return out
+}
+
+// Delivered reports whether a commit this Tx builds on carries a Delivery
+// trailer naming id: one in the branch's history up to the head it applies
+// to, or one queued before it in the same push. Apply runs again on the
+// new head after a rejected push, so a change that returns an error when
+// its delivery is already there is made once however many writers race
+// with it, in this process or any other with a clone of the same remote.
+func (tx *Tx) Delivered(id string) bool {
+	return id != "" && tx.delivered != nil && tx.delivered(id)
 }
 
 // checkWritable refuses a write that would turn a folder into a file or
