@@ -24,6 +24,7 @@ import (
 	"github.com/envwick/envwick/envs/store"
 	"github.com/envwick/envwick/reconciler"
 	"github.com/envwick/envwick/reconciler/licenses"
+	"github.com/envwick/envwick/reconciler/leader"
 	"github.com/envwick/envwick/reconciler/metrics"
 	"github.com/envwick/envwick/reconciler/platform"
 	"github.com/envwick/envwick/reconciler/usage"
@@ -76,6 +77,8 @@ type systemConfig struct {
 	PublicURL                   string
 	WebhookSecretFile           string
 	ProvisionerWebhookTokenFile string
+	// Leader gates the passes behind a Kubernetes Lease (serve only).
+	Leader leaderConfig
 
 	LogFormat string
 	LogLevel  string
@@ -309,6 +312,8 @@ type System struct {
 	Platform   platform.Platform
 	Reconciler *reconciler.Reconciler
 	Runner     *reconciler.Runner
+	// Elector is set with --leader-elect once passes start.
+	Elector *leader.Elector
 	// Activity is what the bots report activity to.
 	Activity *reconciler.Activity
 	// Usage asks installations how they are used; nil when off.
@@ -466,13 +471,7 @@ func (s *System) Run(ctx context.Context, addr string) (string, func() error, er
 	}
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	s.Mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.Runner.Ready() {
-			http.Error(w, "no pass has completed yet: "+s.Runner.LastError(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+	s.Mux.Handle("GET /readyz", &readiness{sys: s, ttl: readyTTL})
 	hookToken, err := s.Config.provisionerWebhookToken()
 	if err != nil {
 		return "", nil, err
@@ -493,7 +492,7 @@ func (s *System) Run(ctx context.Context, addr string) (string, func() error, er
 	}
 	s.runUsage(ctx)
 	done := make(chan error, 1)
-	go func() { done <- s.Runner.Run(ctx) }()
+	go func() { done <- s.runPasses(ctx) }()
 	wait := func() error {
 		err := <-done
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
