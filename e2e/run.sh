@@ -10,7 +10,7 @@ cd "$E2E/.."
 finish() {
 	local status=$?
 	if [ $status -ne 0 ] && [ -d "$RUN/logs" ]; then
-		for f in provisioner aws-stub mattermost; do
+		for f in provisioner aws-stub mattermost etcd kube-apiserver; do
 			[ -s "$RUN/logs/$f.log" ] || continue
 			log "last lines of $RUN/logs/$f.log:"
 			tail -n 40 "$RUN/logs/$f.log" >&2

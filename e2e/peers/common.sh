@@ -25,6 +25,18 @@ ensure_postgres() {
 	[ -x "$PG_BIN/initdb" ] || die "PostgreSQL install did not provide initdb"
 }
 
+# etcd for the Kubernetes control plane, from Debian's etcd-server.
+ensure_etcd() {
+	command -v etcd >/dev/null && return 0
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+		die "etcd not found: install Debian's etcd-server package"
+	fi
+	log "installing etcd from Debian's packages"
+	apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
+	command -v etcd >/dev/null || die "etcd-server install did not provide etcd"
+}
+
 # PostgreSQL refuses to run as root: as root, its commands run as the postgres
 # user (created by Debian's package) in a directory that user owns.
 as_pg() {

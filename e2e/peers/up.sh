@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Builds (when not cached) and starts the real peers `make e2e` tests against:
 # PostgreSQL from Debian, the Mattermost Cloud provisioner (with its AWS stub
-# proxy and a git daemon for its utilities repository) and a Mattermost server.
+# proxy and a git daemon for its utilities repository), a Mattermost server,
+# and a Kubernetes control plane (Debian's etcd and kube-apiserver) for the
+# leader-election failover test.
 # Writes $RUN/env exporting the ENVWICK_E2E_* variables; peers/down.sh stops
 # everything. See docs/e2e.md.
 #
-# usage: e2e/peers/up.sh [provisioner] [mattermost]   (no argument: both)
+# usage: e2e/peers/up.sh [provisioner] [mattermost] [kube]   (no argument: all)
 set -euo pipefail
 
 E2E=$(cd "$(dirname "$0")/.." && pwd)
 source "$E2E/peers/common.sh"
 
 peers=("$@")
-[ ${#peers[@]} -gt 0 ] || peers=(provisioner mattermost)
+[ ${#peers[@]} -gt 0 ] || peers=(provisioner mattermost kube)
 want() { local p; for p in "${peers[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 for p in "${peers[@]}"; do
-	case $p in provisioner | mattermost) ;; *) die "unknown peer $p (want provisioner and/or mattermost)" ;; esac
+	case $p in provisioner | mattermost | kube) ;; *) die "unknown peer $p (want provisioner, mattermost and/or kube)" ;; esac
 done
 
 started=$(date +%s)
@@ -31,6 +33,7 @@ trap 'status=$?; if [ $status -ne 0 ]; then log "start failed; logs are in $RUN/
 # --- builds -----------------------------------------------------------------
 
 ensure_postgres
+if want kube; then ensure_etcd; fi
 log "building the harness helper"
 (cd "$E2E/peers/harness" && go build -buildvcs=false -o "$RUN/bin/harness" .)
 
@@ -66,7 +69,7 @@ build_peer() {
 	log "$name: built in $(($(date +%s) - t0))s"
 }
 
-# Both builds run at once: one downloads while the other compiles.
+# The builds run at once: one downloads while another compiles.
 build_pids=()
 if want provisioner; then
 	build_peer provisioner "$E2E/peers/provisioner" github.com/mattermost/mattermost-cloud/cmd/cloud cloud &
@@ -76,14 +79,18 @@ if want mattermost; then
 	build_peer mattermost "$E2E/peers/mattermost" github.com/mattermost/mattermost/server/v8/cmd/mattermost mattermost &
 	build_pids+=($!)
 fi
+if want kube; then
+	build_peer kube-apiserver "$E2E/peers/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver &
+	build_pids+=($!)
+fi
 for pid in "${build_pids[@]}"; do
 	wait "$pid" || die "a peer build failed (see $RUN/logs/build-*.log)"
 done
 
 # --- PostgreSQL ---------------------------------------------------------------
 
-ports=$("$RUN/bin/harness" freeport 5)
-read -r PG_PORT PROV_PORT PROV_METRICS_PORT MM_PORT GIT_PORT <<<"$(echo $ports)"
+ports=$("$RUN/bin/harness" freeport 8)
+read -r PG_PORT PROV_PORT PROV_METRICS_PORT MM_PORT GIT_PORT ETCD_PORT ETCD_PEER_PORT KUBE_PORT <<<"$(echo $ports)"
 
 PGDATA_DIR=$(mktemp -d /tmp/envwick-e2e-pg.XXXXXX)
 echo "$PGDATA_DIR" >"$RUN/pgdir"
@@ -230,6 +237,41 @@ if want mattermost; then
 		echo "export ENVWICK_E2E_MATTERMOST_TEAM_ID='$team_id'"
 		echo "export ENVWICK_E2E_MATTERMOST_DB='$(pg_url mattermost)'"
 		echo "export ENVWICK_E2E_MATTERMOST_PID=$(pid_of mattermost)"
+	} >>"$RUN/env.tmp"
+fi
+
+# --- Kubernetes control plane ----------------------------------------------------
+
+if want kube; then
+	KDIR=$RUN/kube
+	mkdir -p "$KDIR/etcd" "$KDIR/pki"
+	log "etcd: starting on 127.0.0.1:$ETCD_PORT"
+	start_daemon etcd etcd --name e2e --data-dir "$KDIR/etcd" \
+		--listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster "e2e=http://127.0.0.1:$ETCD_PEER_PORT" --initial-cluster-state new \
+		--listen-metrics-urls "http://127.0.0.1:0" --unsafe-no-fsync
+	"$RUN/bin/harness" wait -timeout 1m -pid "$(pid_of etcd)" -url "http://127.0.0.1:$ETCD_PORT/health" ||
+		{ tail -n 30 "$RUN/logs/etcd.log" >&2; die "etcd did not become ready"; }
+	# Certificates, service-account keys and an admin kubeconfig, made
+	# afresh for this run (never committed).
+	"$RUN/bin/harness" kubecerts -dir "$KDIR/pki" -server "https://127.0.0.1:$KUBE_PORT"
+	log "kube-apiserver: starting on 127.0.0.1:$KUBE_PORT"
+	start_daemon kube-apiserver "$(peer_cache_dir "$E2E/peers/kube-apiserver")/kube-apiserver" \
+		--etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$KUBE_PORT" \
+		--cert-dir "$KDIR/pki" --tls-cert-file "$KDIR/pki/server.crt" --tls-private-key-file "$KDIR/pki/server.key" \
+		--client-ca-file "$KDIR/pki/ca.crt" --authorization-mode RBAC \
+		--service-account-issuer https://kubernetes.default.svc \
+		--service-account-key-file "$KDIR/pki/sa.pub" --service-account-signing-key-file "$KDIR/pki/sa.key" \
+		--service-cluster-ip-range 10.0.0.0/24 --disable-admission-plugins ServiceAccount
+	"$RUN/bin/harness" wait -timeout 2m -pid "$(pid_of kube-apiserver)" -cacert "$KDIR/pki/ca.crt" \
+		-url "https://127.0.0.1:$KUBE_PORT/readyz" ||
+		{ tail -n 30 "$RUN/logs/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
+	log "kube-apiserver: ready"
+	{
+		echo "export ENVWICK_E2E_KUBECONFIG='$KDIR/pki/kubeconfig'"
+		echo "export ENVWICK_E2E_KUBE_APISERVER_PID=$(pid_of kube-apiserver)"
 	} >>"$RUN/env.tmp"
 fi
 

@@ -5,6 +5,7 @@
 //	harness awsstub -dir D -env E      HTTPS proxy answering the AWS calls the provisioner makes at start
 //	harness wait -url U [-pid P]       poll U until it answers 2xx, failing early if process P exits
 //	harness mmsetup -url U ...         create the first Mattermost user (system admin) and a team
+//	harness kubecerts -dir D -server U CA, certificates, service-account keys and a kubeconfig for kube-apiserver
 package main
 
 import (
@@ -34,6 +35,8 @@ func main() {
 		err = runWait(ctx, args)
 	case "mmsetup":
 		err = runMMSetup(ctx, args)
+	case "kubecerts":
+		err = runKubeCerts(args)
 	default:
 		usage()
 	}
@@ -44,6 +47,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: harness freeport|awsstub|wait|mmsetup [flags]")
+	fmt.Fprintln(os.Stderr, "usage: harness freeport|awsstub|wait|mmsetup|kubecerts [flags]")
 	os.Exit(2)
 }

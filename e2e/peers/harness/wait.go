@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"syscall"
 	"time"
 )
@@ -19,6 +22,7 @@ func runWait(ctx context.Context, args []string) error {
 	target := fs.String("url", "", "URL to poll with GET")
 	pid := fs.Int("pid", 0, "process that must stay alive while waiting")
 	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait")
+	caFile := fs.String("cacert", "", "CA certificate file to trust for an https URL")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -28,6 +32,17 @@ func runWait(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 5 * time.Second}
+	if *caFile != "" {
+		pem, err := os.ReadFile(*caFile)
+		if err != nil {
+			return err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("no certificate in %s", *caFile)
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	last := "no answer yet"
