@@ -110,6 +110,7 @@ func (s *System) runPasses(ctx context.Context) error {
 		}
 		return 0
 	}))
+	go s.followRepo(ctx, e)
 	return e.Run(ctx, func(ctx context.Context) {
 		// The provisioner's webhook points at the Service, whichever
 		// replica answers; the leader keeps it registered.
@@ -122,6 +123,32 @@ func (s *System) runPasses(ctx context.Context) error {
 			s.Logger.Error("reconcile passes stopped", "error", err)
 		}
 	})
+}
+
+// followRepo fetches the envs repository every interval while this
+// replica follows: the leader's passes fetch for it, a follower has no
+// passes, and its dashboard, and its bots' view of other replicas'
+// deliveries, would otherwise stand still.
+func (s *System) followRepo(ctx context.Context, e *leader.Elector) {
+	every := s.Config.Interval
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if e.Leading() {
+			continue
+		}
+		if _, err := s.Repo.Sync(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Warn("fetching the envs repository", "error", err)
+		}
+	}
 }
 
 // readiness answers /readyz: ready when the envs repository is open and the

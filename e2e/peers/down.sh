@@ -16,9 +16,11 @@ if [ -f "$RUN/pids" ]; then
 		[ "$name" = postgres ] && continue
 		ours "$pid" && daemons+=("$pid")
 	done < <(tac "$RUN/pids")
-	for pid in "${daemons[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
-	deadline=$(($(date +%s) + 15))
+	# Newest first, each gone before the next is told: a peer stops while
+	# what it depends on (kube-apiserver's etcd) still answers.
 	for pid in "${daemons[@]}"; do
+		kill -TERM -- "-$pid" 2>/dev/null
+		deadline=$(($(date +%s) + 15))
 		while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do sleep 0.1; done
 		if kill -0 "$pid" 2>/dev/null; then
 			log "pid $pid did not stop on TERM; killing it"
