@@ -194,6 +194,7 @@ func (r *Repo) runWriter(w *writer) {
 // them at once; when the remote moved, it fetches and builds them again.
 func (r *Repo) commitBatch(branch string, batch []*request) {
 	live := batch
+	checked := false // fetched once to confirm a batch that pushes nothing
 	for attempt := 1; ; attempt++ {
 		live = dropCancelled(live)
 		if len(live) == 0 {
@@ -214,6 +215,17 @@ func (r *Repo) commitBatch(branch string, batch []*request) {
 			return
 		}
 		if tip == base {
+			// Nothing to push, so no rejected push would tell a stale
+			// clone: a change found in place, or refused (not found, a
+			// delivery not yet seen), may be answering an old head that
+			// another writer has moved. Fetch once and rebuild if it moved.
+			if !checked && r.remote != nil {
+				checked = true
+				if r.moved(branch, base) {
+					attempt--
+					continue
+				}
+			}
 			r.finish(live, attempt-1)
 			return
 		}
@@ -392,6 +404,21 @@ func (r *Repo) publish(branch string, base, tip plumbing.Hash, objects []plumbin
 		return fmt.Errorf("%w: %v", errRejected, err)
 	}
 	return err
+}
+
+// moved fetches and reports whether the branch is no longer at base. A
+// failed fetch is logged and reported as not moved: the answer on the
+// local head stands, as it did before.
+func (r *Repo) moved(branch string, base plumbing.Hash) bool {
+	r.netMu.Lock()
+	err := r.remote.fetch(r.ctx)
+	r.netMu.Unlock()
+	if err != nil {
+		r.log.Warn("fetching to confirm a change found in place", "branch", branch, "error", err)
+		return false
+	}
+	now, err := r.head(branch)
+	return err == nil && now != base
 }
 
 // finish reports every request's outcome after its commits landed.

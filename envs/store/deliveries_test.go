@@ -133,3 +133,34 @@ func TestDeliveredSeesTheSameBatchAndOnlyTrailers(t *testing.T) {
 		t.Errorf("%d of two changes of one delivery were refused; want 1 (errors %v)", dups, errs)
 	}
 }
+
+// A change refused on a clone that has not fetched since another writer
+// pushed is tried again on the remote's head: nothing would have told it
+// otherwise, as it had nothing to push.
+func TestStaleCloneConfirmsARefusalOnTheRemoteHead(t *testing.T) {
+	root := t.TempDir()
+	d := gittest.StartDaemon(t, root)
+	gittest.InitBare(t, root, "envs.git")
+	url := d.URL("envs.git")
+	a := open(t, store.Options{URL: url, Dir: filepath.Join(t.TempDir(), "a")})
+	commit(t, a, store.Change{Message: "Seed", Apply: writeFile("README", []byte("envs\n"))})
+	b := open(t, store.Options{URL: url, Dir: filepath.Join(t.TempDir(), "b")})
+	commit(t, a, store.Change{Message: "Create demo", Apply: writeFile(envPath("demo"), envYAML("demo", "jane"))})
+
+	errMissing := errors.New("no such environment")
+	res, err := b.Commit(ctxT(t), store.Change{Message: "Update demo", Apply: func(tx *store.Tx) error {
+		if _, ok := tx.Read(envPath("demo")); !ok {
+			return errMissing
+		}
+		tx.Write(envPath("demo"), envYAML("demo", "joe"))
+		return nil
+	}})
+	if err != nil || res.NoChange {
+		t.Fatalf("update on a stale clone = %+v, %v; want it applied on the remote's head", res, err)
+	}
+	// A refusal that holds on the remote's head too still comes back.
+	_, err = b.Commit(ctxT(t), store.Change{Message: "Update gone", Apply: func(tx *store.Tx) error { return errMissing }})
+	if !errors.Is(err, errMissing) {
+		t.Fatalf("refusal = %v; want %v", err, errMissing)
+	}
+}
