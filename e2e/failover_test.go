@@ -32,7 +32,9 @@ type replica struct {
 	name     string
 	args     []string
 	url      string
-	logPath  string
+	logBase  string
+	logPath  string // of the current process: each start writes a log of its own
+	starts   int
 	cmd      *exec.Cmd
 	exited   chan error
 	identity string
@@ -42,6 +44,8 @@ var identityRE = regexp.MustCompile(`"identity":"([^"]+)"`)
 
 func (r *replica) start(bin string) {
 	r.t.Helper()
+	r.starts++
+	r.logPath = fmt.Sprintf("%s.%d", r.logBase, r.starts)
 	logf, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		r.t.Fatal(err)
@@ -62,12 +66,8 @@ func (r *replica) readIdentity(ctx context.Context) string {
 	r.t.Helper()
 	for r.identity == "" {
 		data, _ := os.ReadFile(r.logPath)
-		lines := strings.Split(string(data), "\n")
-		// The newest process's lines are last.
-		for i := len(lines) - 1; i >= 0 && r.identity == ""; i-- {
-			if m := identityRE.FindStringSubmatch(lines[i]); m != nil {
-				r.identity = m[1]
-			}
+		if m := identityRE.FindSubmatch(data); m != nil {
+			r.identity = string(m[1])
 		}
 		if r.identity != "" {
 			break
@@ -89,6 +89,15 @@ func (r *replica) ready() (bool, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode == 200, strings.TrimSpace(string(b))
+}
+
+// waitWithin is waitFor bounded to d, so a failure shows then, not at the
+// end of the test's time.
+func waitWithin(t *testing.T, ctx context.Context, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	waitFor(t, ctx, what, cond)
 }
 
 func freeAddr(t *testing.T) string {
@@ -190,9 +199,16 @@ func TestLeaderFailover(t *testing.T) {
 		addr := freeAddr(t)
 		replicas[i] = &replica{
 			t: t, name: fmt.Sprintf("replica-%d", i), url: "http://" + addr,
-			logPath: filepath.Join(dir, fmt.Sprintf("replica-%d.log", i)),
+			logBase: filepath.Join(dir, fmt.Sprintf("replica-%d.log", i)),
 			args: []string{"serve", "--leader-elect", "--kubeconfig", kubeconfig,
 				"--leader-elect-namespace", "default", "--leader-elect-lease-name", lease,
+				// The default lease duration and renew deadline; a 1s retry
+				// period, as a take-over after kill -9 takes the lease
+				// duration plus up to two jittered retry periods (the
+				// follower sees the last renewal up to one late, then tries
+				// up to one after expiry): 19.8s at most with the 2s default,
+				// too close to the 20s goal on a loaded 2-core machine.
+				"--leader-elect-retry-period", "1s",
 				"--repo-url", remote, "--provisioner-url", sim, "--listen", addr,
 				"--data-dir", filepath.Join(dir, fmt.Sprintf("data-%d", i)),
 				"--interval", "1s", "--log-format", "json", "--log-level", "info"},
@@ -208,9 +224,12 @@ func TestLeaderFailover(t *testing.T) {
 			}
 		}
 	})
+	for _, r := range replicas {
+		r.readIdentity(ctx)
+	}
 	byIdentity := func(id string) *replica {
 		for _, r := range replicas {
-			if r.readIdentity(ctx) == id {
+			if r.identity == id {
 				return r
 			}
 		}
@@ -276,7 +295,7 @@ spec:
 	if second == first {
 		second = replicas[1]
 	}
-	waitFor(t, ctx, "the other replica to take the lease over", func() bool { return holder() == second.identity })
+	waitWithin(t, ctx, time.Minute, "the other replica to take the lease over", func() bool { return holder() == second.identity })
 	took := time.Since(killed)
 	t.Logf("kill -9 with %d installations made: %s took over in %s", len(before), second.name, took.Round(10*time.Millisecond))
 	if took > 20*time.Second {
@@ -311,7 +330,7 @@ spec:
 	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "the lease handed over on SIGTERM", func() bool { return holder() == first.identity })
+	waitWithin(t, ctx, time.Minute, "the lease handed over on SIGTERM", func() bool { return holder() == first.identity })
 	handed := time.Since(terminated)
 	t.Logf("SIGTERM: %s took over in %s", first.name, handed.Round(10*time.Millisecond))
 	if handed > 5*time.Second {
