@@ -211,6 +211,8 @@ func TestLeaderFailover(t *testing.T) {
 				"--leader-elect-retry-period", "1s",
 				"--repo-url", remote, "--provisioner-url", sim, "--listen", addr,
 				"--data-dir", filepath.Join(dir, fmt.Sprintf("data-%d", i)),
+				// No registry is reachable here to check image tags in.
+				"--wait-for-image=false",
 				"--interval", "1s", "--log-format", "json", "--log-level", "info"},
 		}
 		replicas[i].start(bin)
@@ -220,7 +222,14 @@ func TestLeaderFailover(t *testing.T) {
 			for _, r := range replicas {
 				data, _ := os.ReadFile(r.logPath)
 				lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-				t.Logf("last lines of %s:\n%s", r.name, strings.Join(lines[max(0, len(lines)-25):], "\n"))
+				var bad []string
+				for _, l := range lines {
+					if strings.Contains(l, `"level":"WARN"`) || strings.Contains(l, `"level":"ERROR"`) {
+						bad = append(bad, l)
+					}
+				}
+				t.Logf("warnings and errors of %s:\n%s", r.name, strings.Join(bad[max(0, len(bad)-25):], "\n"))
+				t.Logf("last lines of %s:\n%s", r.name, strings.Join(lines[max(0, len(lines)-15):], "\n"))
 			}
 		}
 	})
@@ -281,7 +290,7 @@ spec:
 	})
 
 	// Mid-wave, once the leader is creating: kill -9.
-	waitFor(t, ctx, "the leader creating installations", func() bool {
+	waitWithin(t, ctx, time.Minute, "the leader creating installations", func() bool {
 		names, _ := installations(t, sim)
 		return len(names) >= 20
 	})

@@ -90,12 +90,12 @@ func TestKubernetesManifests(t *testing.T) {
 				if !isServeVariable(serve, name) {
 					t.Errorf("%s is no flag of envwick serve", name)
 				}
-				if !strings.HasSuffix(name, "_FILE") {
+				if !strings.HasSuffix(name, "_FILE") && name != "ENVWICK_LICENSE_DIR" {
 					continue
 				}
 				vol := ""
 				for dir, v := range mounts {
-					if strings.HasPrefix(value, dir+"/") {
+					if value == dir || strings.HasPrefix(value, dir+"/") {
 						vol = v
 					}
 				}
