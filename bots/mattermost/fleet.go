@@ -122,16 +122,21 @@ func (b *Bot) logsSuffix(t reconciler.Transition) string {
 }
 
 // RunReports posts the daily fleet report at the configured hour until ctx
-// ends; each day's report is posted once, also across restarts.
-func (b *Bot) RunReports(ctx context.Context) {
+// ends; each day's report is posted once, also across restarts. With
+// several replicas only the one for which leading says so posts (nil: this
+// one always does): the ledger that keeps a report from repeating is each
+// replica's own.
+func (b *Bot) RunReports(ctx context.Context, leading func() bool) {
 	if len(b.cfg.FleetChannels) == 0 {
 		return
 	}
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		if err := b.reportIfDue(ctx); err != nil {
-			b.log.ErrorContext(ctx, "daily fleet report not posted", "error", err)
+		if leading == nil || leading() {
+			if err := b.reportIfDue(ctx); err != nil {
+				b.log.ErrorContext(ctx, "daily fleet report not posted", "error", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -188,3 +188,30 @@ func TestPullRequestCredentials(t *testing.T) {
 		}
 	})
 }
+
+// Only the replica that leads posts the daily report: each replica keeps
+// its own record of reports posted, so two would both post.
+func TestDailyReportOnlyWhereLeading(t *testing.T) {
+	w := fleetWorld(t, filepath.Join(t.TempDir(), "fleet.json"), nil)
+	w.run(w.alice, "create old")
+	run := func(leading bool) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); w.bot.RunReports(ctx, func() bool { return leading }) }()
+		// The leader's first round posts at once; a follower gets as long.
+		deadline := time.Now().Add(time.Second)
+		for len(w.mm.channelPosts("fleet1")) == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+	}
+	run(false)
+	if n := len(w.mm.channelPosts("fleet1")); n != 0 {
+		t.Fatalf("a follower posted %d reports", n)
+	}
+	run(true)
+	if n := len(w.mm.channelPosts("fleet1")); n != 1 {
+		t.Fatalf("the leader posted %d reports, want 1", n)
+	}
+}

@@ -100,7 +100,7 @@ func (s *System) runPasses(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.Elector = e
+	s.elector.Store(e)
 	s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "envwick_leader",
 		Help: "1 while this replica holds the leader Lease and runs reconcile passes, else 0.",
@@ -123,6 +123,17 @@ func (s *System) runPasses(ctx context.Context) error {
 			s.Logger.Error("reconcile passes stopped", "error", err)
 		}
 	})
+}
+
+// Leading reports whether this replica does the fleet's work that must run
+// once: passes, housekeeping and the chat bot's daily report. Without
+// --leader-elect it always does; with it, while it holds the Lease.
+func (s *System) Leading() bool {
+	if !s.Config.Leader.Enabled {
+		return true
+	}
+	e := s.elector.Load()
+	return e != nil && e.Leading()
 }
 
 // followRepo fetches the envs repository every interval while this
@@ -172,7 +183,7 @@ func (rd *readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	role := "serving"
-	if e := rd.sys.Elector; e != nil {
+	if e := rd.sys.elector.Load(); e != nil {
 		role = "follower"
 		if e.Leading() {
 			role = "leader"

@@ -185,7 +185,7 @@ func (c *chatConfig) attach(ctx context.Context, sys *System) (func(), error) {
 		return nil, err
 	}
 	*sys.Notifiers = append(*sys.Notifiers, bot)
-	go bot.RunReports(ctx)
+	go bot.RunReports(ctx, sys.Leading)
 	sys.Mux.Handle("/mattermost/", bot.Handler())
 	log.InfoContext(ctx, "chat bot on", "command", mattermost.CommandPath, "actions", mattermost.ActionsPath, "buttons", actionKey != "" && publicURL != "", "console", chat != nil)
 	return func() {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -312,8 +313,9 @@ type System struct {
 	Platform   platform.Platform
 	Reconciler *reconciler.Reconciler
 	Runner     *reconciler.Runner
-	// Elector is set with --leader-elect once passes start.
-	Elector *leader.Elector
+	// elector is set with --leader-elect once passes start; read by
+	// handlers and bots on other goroutines, hence atomic.
+	elector atomic.Pointer[leader.Elector]
 	// Activity is what the bots report activity to.
 	Activity *reconciler.Activity
 	// Usage asks installations how they are used; nil when off.
