@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/envwick/envwick/reconciler"
 )
 
@@ -122,8 +124,8 @@ func (s *Source) Sweep(ctx context.Context) {
 	}
 	next := map[string]reconciler.Usage{}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, conc)
+	var g errgroup.Group
+	g.SetLimit(conc)
 	for _, t := range s.Targets() {
 		var cr *Credential
 		if s.Credentials != nil {
@@ -134,11 +136,7 @@ func (s *Source) Sweep(ctx context.Context) {
 		if cr == nil && s.Prometheus == nil {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			u := s.ask(ctx, t, cr)
@@ -148,9 +146,10 @@ func (s *Source) Sweep(ctx context.Context) {
 			mu.Lock()
 			next[t.Name] = u
 			mu.Unlock()
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every goroutine returns nil: an unanswered installation is recorded, not an error
 	s.mu.Lock()
 	s.cache = next
 	s.mu.Unlock()
