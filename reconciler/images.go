@@ -11,6 +11,7 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envwick/envwick/envs"
@@ -183,19 +184,15 @@ type digestedEnv struct {
 // digest found before (a registry hiccup does not hold an environment).
 func (r *Reconciler) resolveImages(ctx context.Context, due map[string]bool, now time.Time) {
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
+	var g errgroup.Group
+	g.SetLimit(4)
 	for ref := range due {
 		c := r.images[ref]
 		if c == nil {
 			c = &imageCheck{}
 			r.images[ref] = c
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			digest, err := r.cfg.Images.Resolve(ctx, ref)
 			r.cfg.Metrics.APICall("image", imageResult(err))
 			mu.Lock()
@@ -204,7 +201,7 @@ func (r *Reconciler) resolveImages(ctx context.Context, due map[string]bool, now
 			case err == nil:
 				c.digest, c.err, c.failures = digest, nil, 0
 				c.next = now.Add(r.cfg.ImageRecheck)
-				return
+				return nil
 			case errors.Is(err, ErrImageNotFound):
 				c.digest = ""
 			default:
@@ -213,9 +210,10 @@ func (r *Reconciler) resolveImages(ctx context.Context, due map[string]bool, now
 			c.err = err
 			c.failures++
 			c.next = now.Add(min(10*time.Second<<min(c.failures-1, 10), 2*time.Minute))
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // every goroutine returns nil: a failure is kept on its imageCheck
 }
 
 func imageResult(err error) string {
