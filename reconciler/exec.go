@@ -23,9 +23,10 @@ type MmctlCommand struct {
 	Summary string
 }
 
-// MmctlCommands is the allow-list of Exec. Anything else (license, which
-// would show the license text; user delete; database commands) is refused.
-var MmctlCommands = []MmctlCommand{
+// mmctlCommands is the allow-list of Exec, read only. Anything else
+// (license, which would show the license text; user delete; database
+// commands) is refused.
+var mmctlCommands = []MmctlCommand{
 	{Path: "version", Summary: "the mmctl and server versions"},
 	{Path: "system status", Summary: "the server's health"},
 	{Path: "system version", Summary: "the server version"},
@@ -154,8 +155,8 @@ func allowedMmctl(args []string, admin bool) (MmctlCommand, error) {
 		}
 	}
 	var found *MmctlCommand
-	for i := range MmctlCommands {
-		c := &MmctlCommands[i]
+	for i := range mmctlCommands {
+		c := &mmctlCommands[i]
 		words := strings.Fields(c.Path)
 		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) && (found == nil || len(c.Path) > len(found.Path)) {
 			found = c
@@ -173,7 +174,7 @@ func allowedMmctl(args []string, admin bool) (MmctlCommand, error) {
 // mmctlPaths lists the subcommands someone may run.
 func mmctlPaths(admin bool) string {
 	var out []string
-	for _, c := range MmctlCommands {
+	for _, c := range mmctlCommands {
 		if admin || !c.Admin {
 			out = append(out, c.Path)
 		}
