@@ -15,6 +15,9 @@ import (
 // test server has a few channels; this keeps a huge one cheap).
 const maxChannelPages = 20
 
+// logoutTimeout bounds the logout that ends each asking.
+const logoutTimeout = 5 * time.Second
+
 // askMattermost logs in to the installation at url with its admin account
 // and reads the time of its last post (the latest last_post_at of its
 // channels, which a system admin lists across teams) and its monthly active
@@ -27,7 +30,13 @@ func askMattermost(ctx context.Context, hc *http.Client, url string, cr Credenti
 	if _, _, err := c.Login(ctx, cr.Username, cr.Password); err != nil {
 		return time.Time{}, 0, fmt.Errorf("logging in to %s: %w", url, redact(err))
 	}
-	defer c.Logout(context.WithoutCancel(ctx))
+	defer func() {
+		// Log out even when the asking timed out, but briefly: a server
+		// that hangs must not hold a sweep slot.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logoutTimeout)
+		defer cancel()
+		c.Logout(ctx)
+	}()
 	var lastMillis int64
 	for page := 0; page < maxChannelPages; page++ {
 		chans, _, err := c.GetAllChannels(ctx, page, 200, "")
