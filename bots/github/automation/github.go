@@ -49,19 +49,13 @@ func (a *api) PullRequestCommits(ctx context.Context, repo string, number int) (
 	if err != nil {
 		return nil, err
 	}
-	var all []*gh.RepositoryCommit
-	opts := &gh.ListOptions{PerPage: 100}
-	for {
-		cs, resp, err := cl.PullRequests.ListCommits(ctx, owner, name, number, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing commits of %s#%d: %w", repo, number, err)
-		}
-		all = append(all, cs...)
-		if resp.NextPage == 0 {
-			return all, nil
-		}
-		opts.Page = resp.NextPage
+	all, err := allPages(func(page int) ([]*gh.RepositoryCommit, *gh.Response, error) {
+		return cl.PullRequests.ListCommits(ctx, owner, name, number, &gh.ListOptions{Page: page, PerPage: 100})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing commits of %s#%d: %w", repo, number, err)
 	}
+	return all, nil
 }
 
 func (a *api) Comments(ctx context.Context, repo string, number int) ([]*gh.IssueComment, error) {
@@ -69,18 +63,28 @@ func (a *api) Comments(ctx context.Context, repo string, number int) ([]*gh.Issu
 	if err != nil {
 		return nil, err
 	}
-	var all []*gh.IssueComment
-	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
-	for {
-		cs, resp, err := cl.Issues.ListComments(ctx, owner, name, number, opts)
+	all, err := allPages(func(page int) ([]*gh.IssueComment, *gh.Response, error) {
+		return cl.Issues.ListComments(ctx, owner, name, number, &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{Page: page, PerPage: 100}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing comments on %s#%d: %w", repo, number, err)
+	}
+	return all, nil
+}
+
+// allPages follows a GitHub list's pages from the first to the last.
+func allPages[T any](list func(page int) ([]T, *gh.Response, error)) ([]T, error) {
+	var all []T
+	for page := 0; ; {
+		items, resp, err := list(page)
 		if err != nil {
-			return nil, fmt.Errorf("listing comments on %s#%d: %w", repo, number, err)
+			return nil, err
 		}
-		all = append(all, cs...)
+		all = append(all, items...)
 		if resp.NextPage == 0 {
 			return all, nil
 		}
-		opts.Page = resp.NextPage
+		page = resp.NextPage
 	}
 }
 
