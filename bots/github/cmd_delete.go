@@ -3,7 +3,6 @@ package githubbot
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/envwick/envwick/bots/commit"
 )
@@ -15,7 +14,7 @@ func (b *Bot) deleteCommand() envSpec {
 func (b *Bot) cmdDelete(ctx context.Context, c *cmdContext) error {
 	res, err := b.committer.Delete(ctx, c.meta, c.ref.Name)
 	if errors.Is(err, commit.ErrNotFound) {
-		return b.fb.reply(ctx, c.ref, fmt.Sprintf("@%s there is no test server for this pull request.", c.user.GetLogin()))
+		return b.replyNoServer(ctx, c)
 	}
 	return b.afterCommit(ctx, c.ref, res, err, phaseDestroying)
 }

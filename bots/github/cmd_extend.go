@@ -22,7 +22,7 @@ func (b *Bot) cmdExtend(ctx context.Context, c *cmdContext) error {
 	b.recordActivity(ctx, c)
 	res, err := b.committer.Update(ctx, c.meta, c.ref.Name, b.committer.Extension(d))
 	if errors.Is(err, commit.ErrNotFound) {
-		return b.fb.reply(ctx, c.ref, fmt.Sprintf("@%s there is no test server for this pull request.", c.user.GetLogin()))
+		return b.replyNoServer(ctx, c)
 	}
 	if err != nil {
 		return b.afterCommit(ctx, c.ref, res, err, phaseUpdating)

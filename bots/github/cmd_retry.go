@@ -28,7 +28,7 @@ func (b *Bot) cmdRetry(ctx context.Context, c *cmdContext) error {
 	}
 	res, err := b.committer.Update(ctx, c.meta, c.ref.Name, commit.Retry())
 	if errors.Is(err, commit.ErrNotFound) {
-		return b.fb.reply(ctx, c.ref, who+" there is no test server for this pull request.")
+		return b.replyNoServer(ctx, c)
 	}
 	return b.afterCommit(ctx, c.ref, res, err, phaseUpdating)
 }

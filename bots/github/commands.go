@@ -33,6 +33,12 @@ type cmdContext struct {
 	in   *command.Input
 }
 
+// replyNoServer answers a command that needs the pull request's test
+// server when there is none.
+func (b *Bot) replyNoServer(ctx context.Context, c *cmdContext) error {
+	return b.fb.reply(ctx, c.ref, fmt.Sprintf("@%s there is no test server for this pull request.", c.user.GetLogin()))
+}
+
 // newCommands builds the /env registry, in the order help lists it.
 func (b *Bot) newCommands() *command.Registry[envRun] {
 	r := command.New[envRun](Trigger, command.Options{Help: "help"})
